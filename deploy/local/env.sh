@@ -1,0 +1,26 @@
+# Shared defaults for every local script and the Makefile. Each value can be overridden from the
+# environment; the same names are used by docker-compose.yml, the Helm chart and the services.
+# shellcheck shell=bash
+
+RAGCHAT_ROOT="${RAGCHAT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+# Runtime state of the running stack (data, logs, pid files): ignored by git, inside the clone.
+export RAGCHAT_LOCAL_DIR="${RAGCHAT_LOCAL_DIR:-$RAGCHAT_ROOT/.local}"
+# Downloads and builds that a fresh clone may reuse: outside the clone.
+export RAGCHAT_CACHE_DIR="${RAGCHAT_CACHE_DIR:-$HOME/.cache/ragchat}"
+
+export KAFKA_PORT="${KAFKA_PORT:-19092}"
+export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-19093}"
+export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$KAFKA_PORT}"
+
+export OPENSEARCH_PORT="${OPENSEARCH_PORT:-19200}"
+export OPENSEARCH_TRANSPORT_PORT="${OPENSEARCH_TRANSPORT_PORT:-19300}"
+export OPENSEARCH_URL="${OPENSEARCH_URL:-http://127.0.0.1:$OPENSEARCH_PORT}"
+
+export POSTGRES_HOST="${POSTGRES_HOST:-127.0.0.1}"
+export POSTGRES_PORT="${POSTGRES_PORT:-15432}"
+export POSTGRES_USER="${POSTGRES_USER:-ragchat}"
+export POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-ragchat}"
+export POSTGRES_DB="${POSTGRES_DB:-ragchat}"
+
+export REDIS_PORT="${REDIS_PORT:-16379}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
