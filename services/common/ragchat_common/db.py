@@ -85,6 +85,8 @@ def run_migrations_online(config: Config, target_metadata: MetaData) -> None:
     def migrate(connection: Connection) -> None:
         from alembic import context
 
+        # Replicas starting together migrate one at a time: the lock lasts until the commit.
+        connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema})
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         context.configure(
             connection=connection,

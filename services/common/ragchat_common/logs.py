@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 from opentelemetry import trace
 
 
-def add_trace_context(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+def add_trace_context(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """Add ``trace_id`` and ``span_id`` of the active span, when there is one."""
     ctx = trace.get_current_span().get_span_context()
     if ctx.is_valid:

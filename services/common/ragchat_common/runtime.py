@@ -27,6 +27,7 @@ import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -198,14 +199,13 @@ class ServiceRuntime:
         running: list[GrpcServer] = []
 
         async def start() -> None:
-            from opentelemetry.instrumentation.grpc import aio_server_interceptor
-
             server = await start_grpc_server(
                 settings.grpc_host,
                 settings.grpc_port,
                 registrars,
                 service_names,
-                interceptors=[aio_server_interceptor(tracer_provider=self.tracer_provider)],
+                # The instrumentation package ships no type hints.
+                interceptors=[aio_server_interceptor(tracer_provider=self.tracer_provider)],  # type: ignore[no-untyped-call]
             )
             running.append(server)
             log.info("grpc listening", host=settings.grpc_host, port=server.port)

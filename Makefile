@@ -1,0 +1,65 @@
+# The two commands a newcomer needs: `make up` runs the product, `make test` passes the tests.
+# Everything else is here for day-to-day work. Each target installs what it needs.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+RAGCHAT_CACHE_DIR ?= $(HOME)/.cache/ragchat
+UV_VERSION := 0.13.9
+UV := $(RAGCHAT_CACHE_DIR)/uv-$(UV_VERSION)/bin/uv
+LOCAL := deploy/local
+PYTEST := $(UV) run --frozen pytest
+export UV_CACHE_DIR ?= $(HOME)/.cache/uv
+
+.PHONY: help install up down status test test-unit test-integration test-e2e lint format proto
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	python3 -m venv $(RAGCHAT_CACHE_DIR)/uv-$(UV_VERSION)
+	$(RAGCHAT_CACHE_DIR)/uv-$(UV_VERSION)/bin/pip install -q uv==$(UV_VERSION)
+
+install: $(UV) ## Create the Python environment of every service (uv, from uv.lock)
+	$(UV) sync --frozen --all-packages
+
+up: install ## Start infrastructure and all six services, then print where the gateway listens
+	$(LOCAL)/infra.sh up
+	$(UV) run --frozen ragchat-topics
+	$(LOCAL)/services.sh up
+	@source $(LOCAL)/env.sh; echo "ragchat gateway: http://127.0.0.1:$${GATEWAY_HTTP_PORT:-8080}  (make status, make down)"
+
+down: ## Stop the services and the infrastructure this project started
+	$(LOCAL)/services.sh down
+	$(LOCAL)/infra.sh down
+
+status: ## Show each process with its health
+	@$(LOCAL)/infra.sh status
+	@$(LOCAL)/services.sh status
+
+test: install lint ## Lint, then every test against real Kafka, OpenSearch, PostgreSQL and Redis
+	$(LOCAL)/infra.sh up
+	$(PYTEST) -m "unit or integration or e2e"
+
+test-unit: install ## Only the tests that need no server
+	$(PYTEST) -m unit
+
+test-integration: install ## Only the tests against the real infrastructure
+	$(LOCAL)/infra.sh up
+	$(PYTEST) -m integration
+
+test-e2e: install ## Only the tests that drive running services
+	$(LOCAL)/infra.sh up
+	$(PYTEST) -m e2e
+
+lint: install ## ruff (lint and format check) and mypy on the shared library
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+format: install ## Apply ruff's fixes and formatting
+	$(UV) run --frozen ruff check --fix .
+	$(UV) run --frozen ruff format .
+
+proto: install ## Regenerate the gRPC stubs from proto/
+	$(UV) run --frozen python proto/generate.py
