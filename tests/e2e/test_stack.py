@@ -1,0 +1,133 @@
+"""The six services, started by the same script as ``make up``, are ready on real infrastructure,
+expose metrics and gRPC health, and stop cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES_SCRIPT = ROOT / "deploy" / "local" / "services.sh"
+HTTP_PORTS = {
+    "gateway": int(os.environ.get("GATEWAY_HTTP_PORT", 8080)),
+    "auth": int(os.environ.get("AUTH_HTTP_PORT", 8081)),
+    "scraper": int(os.environ.get("SCRAPER_HTTP_PORT", 8082)),
+    "embedder": int(os.environ.get("EMBEDDER_HTTP_PORT", 8083)),
+    "retriever": int(os.environ.get("RETRIEVER_HTTP_PORT", 8084)),
+    "chat": int(os.environ.get("CHAT_HTTP_PORT", 8085)),
+}
+GRPC_PORTS = {
+    "auth": int(os.environ.get("AUTH_GRPC_PORT", 50051)),
+    "retriever": int(os.environ.get("RETRIEVER_GRPC_PORT", 50052)),
+    "chat": int(os.environ.get("CHAT_GRPC_PORT", 50053)),
+}
+EXPECTED_DEPENDENCIES = {
+    "gateway": {"postgres", "redis", "kafka", "auth", "retriever", "chat"},
+    "auth": {"postgres"},
+    "scraper": {"postgres", "redis", "kafka"},
+    "embedder": {"kafka"},
+    "retriever": {"opensearch", "kafka"},
+    "chat": {"postgres", "redis", "kafka", "retriever"},
+}
+
+
+def _answers_200(port: int, path: str) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def stack(kafka, opensearch, postgres, redis_settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The running stack, or one started (and stopped afterwards) by ``services.sh``."""
+    if all(_answers_200(port, "/healthz") for port in HTTP_PORTS.values()):
+        yield
+        return
+    subprocess.run([sys.executable, "-m", "ragchat_common.topics"], check=True)
+    subprocess.run([str(SERVICES_SCRIPT), "up"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run([str(SERVICES_SCRIPT), "down"], check=True)
+
+
+@pytest.mark.parametrize("service", sorted(HTTP_PORTS))
+def test_service_is_ready_with_every_dependency_answering(stack: None, service: str) -> None:
+    reply = httpx.get(f"http://127.0.0.1:{HTTP_PORTS[service]}/readyz", timeout=10)
+    body = reply.json()
+    assert reply.status_code == 200, body
+    assert set(body["dependencies"]) == EXPECTED_DEPENDENCIES[service]
+    assert all(dep["ok"] for dep in body["dependencies"].values())
+
+
+@pytest.mark.parametrize("service", sorted(HTTP_PORTS))
+def test_service_exposes_prometheus_metrics(stack: None, service: str) -> None:
+    base = f"http://127.0.0.1:{HTTP_PORTS[service]}"
+    httpx.get(f"{base}/healthz", timeout=5)
+    metrics = httpx.get(f"{base}/metrics", timeout=5)
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert 'ragchat_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics.text
+
+
+@pytest.mark.parametrize("service", sorted(GRPC_PORTS))
+def test_grpc_health_and_reflection(stack: None, service: str) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{GRPC_PORTS[service]}") as channel:
+        status = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(), timeout=5
+        )
+        assert status.status == health_pb2.HealthCheckResponse.SERVING
+        replies = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+        )
+        names = {s.name for reply in replies for s in reply.list_services_response.service}
+    assert "grpc.health.v1.Health" in names
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_sigterm_stops_a_service_cleanly(kafka, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    port = _free_port()
+    log_path = tmp_path / "embedder.log"
+    env = {**os.environ, "EMBEDDER_HTTP_PORT": str(port)}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "ragchat-embedder")], env=env, stdout=log, stderr=log
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers_200(port, "/readyz"):
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.3)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=40) == 0, log_path.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    events = [
+        json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")
+    ]
+    stopped = [e for e in events if e.get("event") == "dependency stopped"]
+    assert [e["dependency"] for e in stopped] == ["kafka"]
+    assert all(e["service"] == "embedder" for e in events if "service" in e)
