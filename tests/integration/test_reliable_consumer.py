@@ -7,10 +7,10 @@ import asyncio
 from uuid import uuid4
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from prometheus_client import CollectorRegistry
 from ragchat_common.broker import create_broker
-from ragchat_common.consumer import RetryPolicy, subscribe_reliably
+from ragchat_common.consumer import RetryPolicy, subscribe_reliably, subscribe_reliably_in_batches
 from ragchat_common.events import CrawlProgress, CrawlState
 from ragchat_common.settings import KafkaSettings
 from ragchat_common.topics import TopicSpec, ensure_topics
@@ -103,3 +103,59 @@ async def test_failures_are_retried_then_dead_lettered_and_nothing_is_lost(
         "ragchat_messages_dead_lettered_total", {"topic": topic.name, "reason": "failed"}
     )
     assert sample == 1.0
+
+
+async def test_a_poison_event_in_a_batch_is_isolated_and_its_neighbours_handled(
+    kafka: KafkaSettings, unique: str
+) -> None:
+    topic = TopicSpec(f"test.batch.{unique}", 1)
+    await ensure_topics(kafka.bootstrap_servers, (topic, topic.dead_letter))
+    registry = CollectorRegistry()
+    broker = create_broker("batch-test", kafka, registry)
+    handled: list[str] = []
+    batch_sizes: list[int] = []
+    done = asyncio.Event()
+
+    async def handle(events: list[CrawlProgress]) -> None:
+        batch_sizes.append(len(events))
+        if any(e.current_url == "poison" for e in events):
+            raise ValueError("poison in batch")
+        handled.extend(e.current_url or "" for e in events)
+        if "last" in handled:
+            done.set()
+
+    markers = ["a", "b", "poison", "c", "last"]
+    for marker in markers:  # published before the consumer starts, so they arrive as one batch
+        await produce_event(kafka, topic.name, progress(marker))
+    subscribe_reliably_in_batches(
+        broker,
+        topic,
+        unique,
+        CrawlProgress,
+        handle,
+        registry,
+        RetryPolicy(max_attempts=2, first_backoff_s=0.05),
+        max_records=10,
+        max_wait_ms=500,
+    )
+    await broker.start()
+    try:
+        async with asyncio.timeout(30):
+            await done.wait()
+    finally:
+        await broker.stop()
+
+    assert sorted(handled) == ["a", "b", "c", "last"]
+    assert batch_sizes[0] == 5, "events were not delivered as one batch"
+    dead = await read_all(kafka, topic.dead_letter.name, 1)
+    assert b"poison" in dead[0].value
+    assert dict(dead[0].headers)["x-dead-letter-reason"] == b"failed"
+
+
+async def produce_event(kafka: KafkaSettings, topic: str, event: CrawlProgress) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, event.model_dump_json().encode(), key=b"k")
+    finally:
+        await producer.stop()

@@ -1,19 +1,27 @@
 """Reliable consumption of an input topic: retries, then the topic's dead-letter twin.
 
-A message is committed only after its handler succeeded, or after it was written (and acknowledged
-by Kafka) to ``<topic>.dlq`` with the reason. A message that does not parse as the expected event
-goes to the dead-letter topic at once; a handler that keeps failing goes there after
-``max_attempts`` tries with backoff. Either way the pipeline keeps flowing and nothing is lost.
+Offsets are committed only after every message of a poll was either handled or written (and
+acknowledged by Kafka) to ``<topic>.dlq`` with its reason:
+
+- a message that does not parse as the expected event is dead-lettered at once (``invalid``);
+- a handler error is retried with backoff; after ``max_attempts`` the message is dead-lettered
+  (``failed``) and the pipeline keeps flowing;
+- :class:`DependencyUnavailable` (OpenSearch down, a model server away) is never dead-lettered:
+  consumption pauses and the same messages are retried until the dependency is back.
+
+Handlers must be idempotent: after a crash the uncommitted messages are delivered again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import partial
+from typing import Any, Generic, TypeVar
 
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaMessage
 from prometheus_client import CollectorRegistry, Counter
 from pydantic import BaseModel, ValidationError
@@ -23,6 +31,10 @@ from ragchat_common.topics import TopicSpec
 
 log = get_logger(__name__)
 E = TypeVar("E", bound=BaseModel)
+
+
+class DependencyUnavailable(Exception):
+    """Raised by a handler when a dependency is down: retry until it is back, never dead-letter."""
 
 
 @dataclass(frozen=True)
@@ -38,16 +50,95 @@ class RetryPolicy:
         return float(min(self.first_backoff_s * 2 ** (attempt - 1), self.max_backoff_s))
 
 
-class DeadLetterMetrics:
-    """Count of dead-lettered messages per topic and reason."""
+@dataclass(frozen=True)
+class Received(Generic[E]):
+    """A parsed event with the record it came from."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.dead_lettered = Counter(
+    event: E
+    record: ConsumerRecord[Any, Any]
+
+
+class DeadLetters:
+    """Writes records that could not be handled to the topic's dead-letter twin."""
+
+    def __init__(self, broker: KafkaBroker, topic: TopicSpec, registry: CollectorRegistry) -> None:
+        self.broker = broker
+        self.topic = topic
+        self.count = Counter(
             "ragchat_messages_dead_lettered_total",
             "Messages sent to a dead-letter topic.",
             ["topic", "reason"],
             registry=registry,
         )
+
+    async def send(
+        self, record: ConsumerRecord[Any, Any], reason: str, error: str, attempts: int
+    ) -> None:
+        """Publish ``record`` unchanged plus ``x-`` headers saying where it came from and why."""
+        headers = {
+            **{k: v.decode(errors="replace") for k, v in record.headers},
+            "x-dead-letter-reason": reason,
+            "x-error": error[-4000:],
+            "x-attempts": str(attempts),
+            "x-source-topic": record.topic,
+            "x-source-partition": str(record.partition),
+            "x-source-offset": str(record.offset),
+        }
+        await self.broker.publish(
+            record.value or b"", self.topic.dead_letter.name, key=record.key, headers=headers
+        )
+        self.count.labels(self.topic.name, reason).inc()
+        log.error(
+            "message dead-lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+            error=error.strip().splitlines()[-1] if error.strip() else "",
+            attempts=attempts,
+        )
+
+
+async def _parse(
+    records: Sequence[ConsumerRecord[Any, Any]], event_type: type[E], dead: DeadLetters
+) -> list[Received[E]]:
+    """Parse every record; dead-letter the ones that are not a valid ``event_type``."""
+    parsed: list[Received[E]] = []
+    for record in records:
+        try:
+            parsed.append(Received(event_type.model_validate_json(record.value or b""), record))
+        except ValidationError as exc:
+            await dead.send(record, "invalid", str(exc), attempts=0)
+    return parsed
+
+
+async def _run_with_retries(
+    work: Callable[[], Awaitable[None]], policy: RetryPolicy, topic: str
+) -> str | None:
+    """Run ``work`` until it succeeds (``None``) or exhausts its attempts (the last traceback).
+
+    :class:`DependencyUnavailable` does not count as an attempt: it waits and tries again.
+    """
+    attempt = 0
+    while True:
+        try:
+            await work()
+            return None
+        except DependencyUnavailable as exc:
+            log.warning("dependency unavailable, pausing", topic=topic, error=str(exc))
+            await asyncio.sleep(policy.max_backoff_s)
+        except Exception:
+            attempt += 1
+            error = traceback.format_exc()
+            if attempt >= policy.max_attempts:
+                return error
+            log.warning(
+                "handler failed, will retry",
+                topic=topic,
+                attempt=attempt,
+                error=error.strip().splitlines()[-1],
+            )
+            await asyncio.sleep(policy.backoff(attempt))
 
 
 def subscribe_reliably(
@@ -59,60 +150,60 @@ def subscribe_reliably(
     registry: CollectorRegistry,
     policy: RetryPolicy | None = None,
 ) -> None:
-    """Consume ``topic`` as ``group_id``, passing each parsed event to ``handler``.
-
-    ``handler`` must be idempotent: after a crash the last uncommitted messages are delivered again.
-    """
+    """Consume ``topic`` as ``group_id``, one message at a time, passing events to ``handler``."""
     retry = policy or RetryPolicy()
-    metrics = DeadLetterMetrics(registry)
-
-    async def dead_letter(message: KafkaMessage, reason: str, error: str, attempts: int) -> None:
-        record = message.raw_message
-        if isinstance(record, tuple):
-            raise TypeError("subscribe_reliably consumes one record at a time, not batches")
-        headers = {
-            **{k: str(v) for k, v in message.headers.items()},
-            "x-dead-letter-reason": reason,
-            "x-error": error[-4000:],
-            "x-attempts": str(attempts),
-            "x-source-topic": record.topic,
-            "x-source-partition": str(record.partition),
-            "x-source-offset": str(record.offset),
-        }
-        await broker.publish(message.body, topic.dead_letter.name, key=record.key, headers=headers)
-        metrics.dead_lettered.labels(topic.name, reason).inc()
-        log.error(
-            "message dead-lettered",
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            reason=reason,
-            error=error.splitlines()[-1] if error else "",
-            attempts=attempts,
-        )
+    dead = DeadLetters(broker, topic, registry)
 
     @broker.subscriber(
         topic.name, group_id=group_id, auto_offset_reset="earliest", max_poll_records=64
     )
     async def consume(message: KafkaMessage) -> None:
-        try:
-            event = event_type.model_validate_json(message.body)
-        except ValidationError as exc:
-            await dead_letter(message, "invalid", str(exc), attempts=0)
+        record = message.raw_message
+        if isinstance(record, tuple):
+            raise TypeError("a single-message subscriber received a batch")
+        for received in await _parse([record], event_type, dead):
+            error = await _run_with_retries(partial(handler, received.event), retry, topic.name)
+            if error is not None:
+                await dead.send(record, "failed", error, attempts=retry.max_attempts)
+
+
+def subscribe_reliably_in_batches(
+    broker: KafkaBroker,
+    topic: TopicSpec,
+    group_id: str,
+    event_type: type[E],
+    handler: Callable[[list[E]], Awaitable[None]],
+    registry: CollectorRegistry,
+    policy: RetryPolicy | None = None,
+    max_records: int = 64,
+    max_wait_ms: int = 200,
+) -> None:
+    """Consume ``topic`` in batches of up to ``max_records`` collected for up to ``max_wait_ms``.
+
+    A batch that keeps failing is split: each event is retried alone, so one poison message is
+    dead-lettered without taking its neighbours with it.
+    """
+    retry = policy or RetryPolicy()
+    dead = DeadLetters(broker, topic, registry)
+
+    @broker.subscriber(
+        topic.name,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=max_wait_ms,
+    )
+    async def consume(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        batch = await _parse(records, event_type, dead)
+        if not batch:
             return
-        for attempt in range(1, retry.max_attempts + 1):
-            try:
-                await handler(event)
-                return
-            except Exception:
-                error = traceback.format_exc()
-                if attempt == retry.max_attempts:
-                    await dead_letter(message, "failed", error, attempts=attempt)
-                    return
-                log.warning(
-                    "handler failed, will retry",
-                    topic=topic.name,
-                    attempt=attempt,
-                    error=error.splitlines()[-1],
-                )
-                await asyncio.sleep(retry.backoff(attempt))
+        events = [r.event for r in batch]
+        if await _run_with_retries(partial(handler, events), retry, topic.name) is None:
+            return
+        for received in batch:
+            error = await _run_with_retries(partial(handler, [received.event]), retry, topic.name)
+            if error is not None:
+                await dead.send(received.record, "failed", error, attempts=retry.max_attempts)
