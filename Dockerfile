@@ -9,7 +9,8 @@
 # `ragchat-topics` (from ragchat-common), used by the one-shot topic-creation job.
 
 ARG PYTHON_IMAGE=python:3.11-slim
-ARG UV_VERSION=0.13
+# Same uv as the Makefile (UV_VERSION there).
+ARG UV_VERSION=0.13.9
 
 FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv
 
