@@ -66,7 +66,6 @@ ENV RAGCHAT_SERVICE=${SERVICE} \
     VIRTUAL_ENV=/app/.venv \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PLAYWRIGHT_BROWSERS_PATH=/ms-playwright \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     GATEWAY_HTTP_HOST=0.0.0.0 \
@@ -83,21 +82,19 @@ RUN groupadd --system --gid 10001 ragchat \
  && useradd --system --uid 10001 --gid ragchat --create-home --home-dir /home/ragchat \
             --shell /usr/sbin/nologin ragchat
 
-# Per-service system libraries: OpenCV (RapidOCR) needs libGL/glib on the embedder.
+# Per-service system libraries: OpenCV (RapidOCR) needs libGL/glib on the embedder; the scraper
+# renders JavaScript pages with Debian's Chromium (/usr/bin/chromium), the same browser as on a
+# local machine, never a browser build downloaded by `playwright install`.
 RUN case "${SERVICE}" in \
       embedder) apt-get update \
                 && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 \
                 && rm -rf /var/lib/apt/lists/* ;; \
+      scraper) apt-get update \
+               && apt-get install -y --no-install-recommends chromium fonts-liberation \
+               && rm -rf /var/lib/apt/lists/* ;; \
     esac
 
 COPY --from=builder /app/.venv /app/.venv
-
-# The scraper renders JavaScript pages with Playwright: Chromium and its system libraries.
-RUN if [ "${SERVICE}" = "scraper" ] && [ -x /app/.venv/bin/playwright ]; then \
-      playwright install --with-deps chromium \
-      && rm -rf /var/lib/apt/lists/* \
-      && chmod -R a+rX /ms-playwright; \
-    fi
 
 LABEL org.opencontainers.image.title="ragchat-${SERVICE}" \
       org.opencontainers.image.description="ragchat ${SERVICE} service"

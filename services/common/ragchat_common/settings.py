@@ -19,6 +19,8 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str = "127.0.0.1:19092"
     graceful_timeout_s: float = 30.0
+    # 1 for a single local broker; 3 on a production cluster.
+    topic_replication_factor: int = 1
 
 
 class PostgresSettings(BaseSettings):

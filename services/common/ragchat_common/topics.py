@@ -41,7 +41,11 @@ INPUT_TOPICS = (URL_SUBMITTED, PAGE_PARSED, CHUNK_EMBEDDED, CRAWL_PROGRESS, CHAT
 ALL_TOPICS = INPUT_TOPICS + tuple(t.dead_letter for t in INPUT_TOPICS)
 
 
-async def ensure_topics(bootstrap_servers: str, specs: tuple[TopicSpec, ...] = ALL_TOPICS) -> None:
+async def ensure_topics(
+    bootstrap_servers: str,
+    specs: tuple[TopicSpec, ...] = ALL_TOPICS,
+    replication_factor: int = 1,
+) -> None:
     """Create missing topics and grow topics that have fewer partitions than their spec."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
@@ -54,7 +58,7 @@ async def ensure_topics(bootstrap_servers: str, specs: tuple[TopicSpec, ...] = A
         if missing:
             try:
                 await admin.create_topics(
-                    [NewTopic(s.name, s.partitions, replication_factor=1) for s in missing]
+                    [NewTopic(s.name, s.partitions, replication_factor) for s in missing]
                 )
             except TopicAlreadyExistsError:
                 pass  # another process created them between describe and create
@@ -73,4 +77,9 @@ async def ensure_topics(bootstrap_servers: str, specs: tuple[TopicSpec, ...] = A
 def main() -> None:
     """Entry point of ``ragchat-topics``."""
     configure_logging("topics")
-    asyncio.run(ensure_topics(KafkaSettings().bootstrap_servers))
+    settings = KafkaSettings()
+    asyncio.run(
+        ensure_topics(
+            settings.bootstrap_servers, replication_factor=settings.topic_replication_factor
+        )
+    )
