@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from ragchat_common.logs import configure_logging, get_logger
 from ragchat_common.settings import KafkaSettings
@@ -56,22 +57,29 @@ async def ensure_topics(
         }
         missing = [s for s in specs if s.name not in current]
         if missing:
-            try:
-                await admin.create_topics(
-                    [NewTopic(s.name, s.partitions, replication_factor) for s in missing]
-                )
-            except TopicAlreadyExistsError:
-                pass  # another process created them between describe and create
+            created = await admin.create_topics(
+                [NewTopic(s.name, s.partitions, replication_factor) for s in missing]
+            )
+            _raise_for_topic_errors(created.to_object())
         grow = {
             s.name: NewPartitions(s.partitions)
             for s in specs
             if s.name in current and current[s.name] < s.partitions
         }
         if grow:
-            await admin.create_partitions(grow)
+            _raise_for_topic_errors((await admin.create_partitions(grow)).to_object())
         log.info("topics ready", created=[s.name for s in missing], grown=sorted(grow))
     finally:
         await admin.close()
+
+
+def _raise_for_topic_errors(response: dict[str, Any]) -> None:
+    """Kafka answers topic requests with an error code per topic instead of raising."""
+    for item in response["topic_errors"]:
+        code = item["error_code"]
+        # Another process may have created the topic between our describe and create.
+        if code not in (0, TopicAlreadyExistsError.errno):
+            raise for_code(code)(f"topic {item['topic']}: {item.get('error_message')}")
 
 
 def main() -> None:
