@@ -1,13 +1,14 @@
-"""The retriever's OpenSearch client."""
+"""The retriever's OpenSearch client and the chunks index (:mod:`.index`, :mod:`.chunks`)."""
 
 from opensearchpy import AsyncOpenSearch
 from ragchat_common.health import Probe
 from ragchat_common.settings import OpenSearchSettings
 
 
-def create_opensearch(settings: OpenSearchSettings) -> AsyncOpenSearch:
-    """An async OpenSearch client for the configured cluster."""
-    return AsyncOpenSearch(hosts=[settings.url], timeout=10)
+def create_opensearch(settings: OpenSearchSettings, timeout_s: float = 10.0) -> AsyncOpenSearch:
+    """An async OpenSearch client for the configured cluster; requests time out after
+    ``timeout_s`` (a bulk request waits for a refresh, so allow it a few seconds)."""
+    return AsyncOpenSearch(hosts=[settings.url], timeout=timeout_s)
 
 
 def opensearch_probe(client: AsyncOpenSearch) -> Probe:

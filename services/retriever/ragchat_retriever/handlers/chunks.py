@@ -1,0 +1,36 @@
+"""The ``chunk.embedded`` subscriber: batches of chunks to the :class:`ChunkIndexer`."""
+
+from __future__ import annotations
+
+from faststream.kafka import KafkaBroker
+from prometheus_client import CollectorRegistry
+from ragchat_common.consumer import subscribe_reliably_in_batches
+from ragchat_common.events import ChunkEmbedded
+from ragchat_common.topics import CHUNK_EMBEDDED, TopicSpec
+
+from ragchat_retriever.domain.indexer import ChunkIndexer
+from ragchat_retriever.settings import RetrieverSettings
+
+
+def subscribe_chunk_indexer(
+    broker: KafkaBroker,
+    indexer: ChunkIndexer,
+    settings: RetrieverSettings,
+    registry: CollectorRegistry,
+    topic: TopicSpec = CHUNK_EMBEDDED,
+) -> None:
+    """Consume ``topic`` in batches flushed by size or time and index each batch.
+
+    Offsets are committed only after a batch is indexed (or its bad chunks dead-lettered).
+    """
+    subscribe_reliably_in_batches(
+        broker,
+        topic,
+        settings.indexer_group_id,
+        ChunkEmbedded,
+        indexer.index,
+        registry,
+        policy=settings.indexer_retry(),
+        max_records=settings.indexer_batch_max_records,
+        max_wait_ms=settings.indexer_batch_max_wait_ms,
+    )
