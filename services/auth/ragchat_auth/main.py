@@ -17,4 +17,4 @@ def create_app(settings: AuthSettings) -> FastAPI:
 def run() -> None:
     """Start the auth service (console script ``ragchat-auth``)."""
     settings = AuthSettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings))

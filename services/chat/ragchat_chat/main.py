@@ -20,4 +20,4 @@ def create_app(settings: ChatSettings) -> FastAPI:
 def run() -> None:
     """Start the chat service (console script ``ragchat-chat``)."""
     settings = ChatSettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings))

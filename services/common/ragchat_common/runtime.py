@@ -16,10 +16,13 @@ database and Redis connections closed, so no message is acknowledged without its
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 import grpc
@@ -111,6 +114,8 @@ class ServiceRuntime:
     tracer_provider: TracerProvider
     readiness: Readiness = field(default_factory=Readiness)
     resources: list[Resource] = field(default_factory=list)
+    # Set on SIGTERM/SIGINT; aborts a start-up still waiting for its dependencies.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def create(cls, service: str, settings: ServiceSettings) -> ServiceRuntime:
@@ -122,6 +127,11 @@ class ServiceRuntime:
             registry=CollectorRegistry(),
             tracer_provider=configure_tracing(service, settings.telemetry),
         )
+
+    @property
+    def startup_timeout_s(self) -> float:
+        """How long start-up waits for one dependency."""
+        return self.settings.startup_timeout_s
 
     def add_resource(
         self,
@@ -146,7 +156,7 @@ class ServiceRuntime:
         engine = db.create_engine(settings)
 
         async def start() -> None:
-            await connect_with_retry("postgres", db.postgres_probe(engine))
+            await connect_with_retry("postgres", db.postgres_probe(engine), self.startup_timeout_s)
             if migrations is not None:
                 config = db.alembic_config(migrations.directory, settings, migrations.schema)
                 await db.upgrade(config)
@@ -162,7 +172,7 @@ class ServiceRuntime:
         probe = redis_probe(client)
         self.add_resource(
             "redis",
-            start=lambda: connect_with_retry("redis", probe),
+            start=lambda: connect_with_retry("redis", probe, self.startup_timeout_s),
             stop=client.aclose,
             probe=probe,
         )
@@ -173,7 +183,7 @@ class ServiceRuntime:
         broker = create_broker(self.service, settings, self.registry, self.tracer_provider)
         self.add_resource(
             "kafka",
-            start=lambda: connect_with_retry("kafka", broker.start),
+            start=lambda: connect_with_retry("kafka", broker.start, self.startup_timeout_s),
             stop=broker.stop,
             probe=kafka_probe(broker),
         )
@@ -216,14 +226,28 @@ class ServiceRuntime:
 
         self.add_resource("grpc", start=start, stop=stop)
 
+    async def _start(self, resource: Resource) -> None:
+        """Start one resource, unless a stop request arrives first."""
+        if resource.start is None:
+            return
+        starting = asyncio.ensure_future(resource.start())
+        stop_requested = asyncio.ensure_future(self.stopping.wait())
+        done, _ = await asyncio.wait(
+            {starting, stop_requested}, return_when=asyncio.FIRST_COMPLETED
+        )
+        stop_requested.cancel()
+        if starting not in done:
+            starting.cancel()
+            raise StartupAborted(f"stop requested while waiting for {resource.name}")
+        starting.result()
+
     @asynccontextmanager
     async def lifespan(self, _: FastAPI) -> AsyncIterator[None]:
         """Start resources in order; stop the started ones in reverse, whatever happens."""
         started: list[Resource] = []
         try:
             for resource in self.resources:
-                if resource.start is not None:
-                    await resource.start()
+                await self._start(resource)
                 started.append(resource)
                 log.info("dependency ready", dependency=resource.name)
             yield
@@ -238,6 +262,7 @@ class ServiceRuntime:
     def http_app(self, title: str) -> FastAPI:
         """The service's FastAPI app with health, readiness, metrics and tracing."""
         app = FastAPI(title=title, lifespan=self.lifespan)
+        app.state.runtime = self
         app.middleware("http")(HttpMetrics(self.registry).middleware)
         app.include_router(health_router(self.readiness, self.registry))
         FastAPIInstrumentor.instrument_app(
@@ -246,9 +271,37 @@ class ServiceRuntime:
         return app
 
 
-def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Run ``app`` under uvicorn until SIGTERM or SIGINT."""
-    uvicorn.run(
+class StartupAborted(Exception):
+    """A stop was requested before every dependency was reached."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, telling the runtime when a stop signal arrives.
+
+    uvicorn only looks at its exit flag once start-up is over; a service still waiting for a
+    dependency would otherwise ignore SIGTERM until its start-up timeout.
+    """
+
+    def __init__(self, config: uvicorn.Config, runtime: ServiceRuntime) -> None:
+        super().__init__(config)
+        self.runtime = runtime
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self.runtime.stopping.set)
+
+
+def serve(app: FastAPI) -> None:
+    """Run a service app made by :meth:`ServiceRuntime.http_app` until SIGTERM or SIGINT."""
+    runtime: ServiceRuntime = app.state.runtime
+    settings = runtime.settings
+    config = uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.http_port,
@@ -256,3 +309,4 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         access_log=False,
         timeout_graceful_shutdown=30,
     )
+    _Server(config, runtime).run()

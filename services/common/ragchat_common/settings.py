@@ -81,6 +81,8 @@ class ServiceSettings(BaseSettings):
     service_name: str = "ragchat"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # How long start-up waits for each dependency before the process gives up and exits.
+    startup_timeout_s: float = 60.0
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
 
 

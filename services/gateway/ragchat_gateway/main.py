@@ -22,4 +22,4 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 def run() -> None:
     """Start the gateway (console script ``ragchat-gateway``)."""
     settings = GatewaySettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings))
