@@ -5,7 +5,7 @@ from opensearchpy import AsyncOpenSearch
 from ragchat_common.runtime import ServiceRuntime, connect_with_retry, serve
 
 from ragchat_retriever.domain.indexer import ChunkIndexer
-from ragchat_retriever.handlers.chunks import subscribe_chunk_indexer
+from ragchat_retriever.handlers.chunks import subscribe_chunk_indexing
 from ragchat_retriever.settings import RetrieverSettings
 from ragchat_retriever.store import create_opensearch, opensearch_probe
 from ragchat_retriever.store.chunks import ChunkStore
@@ -33,7 +33,7 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
     use_opensearch(runtime, opensearch, index)
     broker = runtime.use_kafka(settings.kafka)
     indexer = ChunkIndexer(ChunkStore(opensearch, index.alias), settings.image_vectors)
-    subscribe_chunk_indexer(broker, indexer, settings, runtime.registry)
+    subscribe_chunk_indexing(broker, indexer.index, settings, runtime.registry)
     runtime.serve_grpc(settings, registrars=[], service_names=[])
     return runtime.http_app("ragchat retriever")
 
@@ -41,4 +41,4 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
 def run() -> None:
     """Start the retriever (console script ``ragchat-retriever``)."""
     settings = RetrieverSettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings))

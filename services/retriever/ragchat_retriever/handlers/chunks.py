@@ -1,6 +1,8 @@
-"""The ``chunk.embedded`` subscriber: batches of chunks to the :class:`ChunkIndexer`."""
+"""The ``chunk.embedded`` subscriber: batches of chunks to the indexer (``ChunkIndexer.index``)."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
@@ -8,18 +10,17 @@ from ragchat_common.consumer import subscribe_reliably_in_batches
 from ragchat_common.events import ChunkEmbedded
 from ragchat_common.topics import CHUNK_EMBEDDED, TopicSpec
 
-from ragchat_retriever.domain.indexer import ChunkIndexer
 from ragchat_retriever.settings import RetrieverSettings
 
 
-def subscribe_chunk_indexer(
+def subscribe_chunk_indexing(
     broker: KafkaBroker,
-    indexer: ChunkIndexer,
+    index: Callable[[list[ChunkEmbedded]], Awaitable[None]],
     settings: RetrieverSettings,
     registry: CollectorRegistry,
     topic: TopicSpec = CHUNK_EMBEDDED,
 ) -> None:
-    """Consume ``topic`` in batches flushed by size or time and index each batch.
+    """Consume ``topic`` in batches flushed by size or time and pass each batch to ``index``.
 
     Offsets are committed only after a batch is indexed (or its bad chunks dead-lettered).
     """
@@ -28,7 +29,7 @@ def subscribe_chunk_indexer(
         topic,
         settings.indexer_group_id,
         ChunkEmbedded,
-        indexer.index,
+        index,
         registry,
         policy=settings.indexer_retry(),
         max_records=settings.indexer_batch_max_records,

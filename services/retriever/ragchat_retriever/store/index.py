@@ -154,6 +154,8 @@ async def ensure_chunk_index(client: AsyncOpenSearch, spec: ChunkIndexSpec) -> N
     old = [i for i in current if i != spec.index]
     if old:
         # Copy what the old version holds; ids are chunk ids, so repeating this is harmless.
+        # The copy reads by search, which sees only refreshed documents: refresh first.
+        await client.indices.refresh(index=",".join(old))
         await client.reindex(
             body={"source": {"index": old}, "dest": {"index": spec.index}},
             refresh=True,
