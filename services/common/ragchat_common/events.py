@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 
 def utc_now() -> datetime:
@@ -148,6 +148,29 @@ class ChunkEmbedded(Event):
     image: ImageRef | None = None
     image_vector: list[float] | None = None
     crawled_at: datetime = Field(default_factory=utc_now)
+
+
+class PageRemoved(Event):
+    """A page has no chunks any more (topic ``chunk.embedded``, key: page id).
+
+    Sent instead of chunks when a page disappeared on a re-crawl (``reason="deleted"``) or has no
+    text or image left to index (``reason="empty"``). It reads like a chunk with ``chunk_count``
+    0: the indexer drops every chunk of the page. Same topic and key as the page's chunks, so it
+    stays in order with them.
+    """
+
+    schema_version: Literal[1] = 1
+    page_id: str
+    crawl_id: UUID
+    kb_id: UUID
+    tenant_id: UUID
+    url: str
+    reason: Literal["deleted", "empty"]
+    chunk_count: Literal[0] = 0
+
+
+class ChunkTopicEvent(RootModel[ChunkEmbedded | PageRemoved]):
+    """Anything published on ``chunk.embedded``: parse with this to accept either kind."""
 
 
 class CrawlState(StrEnum):

@@ -16,4 +16,4 @@ def create_app(settings: EmbedderSettings) -> FastAPI:
 def run() -> None:
     """Start the embedder (console script ``ragchat-embedder``)."""
     settings = EmbedderSettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings))

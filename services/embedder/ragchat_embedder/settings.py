@@ -1,15 +1,61 @@
 """Embedder settings (environment prefix ``EMBEDDER_``)."""
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
+from ragchat_common.consumer import RetryPolicy
 from ragchat_common.settings import KafkaSettings, ServiceSettings
 
 
 class EmbedderSettings(ServiceSettings):
-    """Where the embedder listens and its broker."""
+    """Where the embedder listens, how it chunks and batches, and which models it loads."""
 
     model_config = SettingsConfigDict(env_prefix="EMBEDDER_", extra="ignore")
 
     service_name: str = "embedder"
     http_port: int = 8083
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    group_id: str = "embedder"
+
+    # Chunking, in tokens of the text model's own tokenizer. 200 leaves room for the title and
+    # heading line inside the model's 256-token window; 40 tokens of overlap (whole sentences)
+    # keep a sentence's context on both sides of a cut. The answers issue's eval tunes both.
+    chunk_tokens: int = Field(default=200, ge=16, le=254)
+    chunk_overlap_tokens: int = Field(default=40, ge=0)
+
+    # Batching across messages: up to this many pages per batch, collected for up to this long.
+    batch_max_pages: int = Field(default=32, ge=1)
+    batch_max_wait_ms: int = Field(default=200, ge=0)
+    encode_batch_size: int = Field(default=32, ge=1)
+    max_attempts: int = Field(default=3, ge=1)
+
+    # "auto" picks CUDA when present, else CPU.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    # Images: fetched through the SSRF guard, OCR'd, and given CLIP vectors when a model is set.
+    images_enabled: bool = True
+    max_images_per_page: int = Field(default=20, ge=0)
+    image_max_bytes: int = Field(default=5_000_000, ge=1)
+    image_max_pixels: int = Field(default=25_000_000, ge=1)
+    image_types: frozenset[str] = frozenset(
+        {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
+    )
+    image_fetch_timeout_s: float = Field(default=10.0, gt=0)
+    image_fetch_concurrency: int = Field(default=4, ge=1)
+    ssrf_guard: bool = True
+    ssrf_allow_list: list[str] = Field(default_factory=list)
+    ocr_enabled: bool = True
+    ocr_padding_px: int = Field(default=32, ge=0)
+    clip_model_path: Path | None = None
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> "EmbedderSettings":
+        if self.chunk_overlap_tokens >= self.chunk_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
+        return self
+
+    def retry_policy(self) -> RetryPolicy:
+        """How often a failing page is retried before it goes to ``page.parsed.dlq``."""
+        return RetryPolicy(max_attempts=self.max_attempts)

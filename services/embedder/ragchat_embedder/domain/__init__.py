@@ -1,0 +1,1 @@
+"""Pure rules of the embedder: chunking pages and images into what gets embedded."""

@@ -1,0 +1,1 @@
+"""The models the embedder runs: text embeddings, image embeddings and OCR."""

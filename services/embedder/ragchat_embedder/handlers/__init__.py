@@ -1,0 +1,1 @@
+"""Kafka subscribers of the embedder."""
