@@ -18,7 +18,7 @@ from opensearchpy import AsyncOpenSearch
 from prometheus_client import CollectorRegistry
 from ragchat_common.broker import create_broker
 from ragchat_common.consumer import DependencyUnavailable
-from ragchat_common.events import ChunkEmbedded
+from ragchat_common.events import ChunkEmbedded, ChunkTopicEvent, PageRemoved
 from ragchat_common.settings import KafkaSettings, OpenSearchSettings
 from ragchat_common.topics import TopicSpec, ensure_topics
 from ragchat_retriever.domain.indexer import ChunkIndexer
@@ -32,7 +32,7 @@ from .chunk_factory import page_chunks
 
 pytestmark = pytest.mark.integration
 
-Index = Callable[[list[ChunkEmbedded]], Awaitable[None]]
+Index = Callable[[list[ChunkTopicEvent]], Awaitable[None]]
 
 
 @dataclass
@@ -46,8 +46,8 @@ class Pipeline:
     indexer: ChunkIndexer
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
-    async def publish(self, chunks: Sequence[ChunkEmbedded]) -> None:
-        """Publish ``chunks`` keyed by page id, as the embedder does."""
+    async def publish(self, chunks: Sequence[ChunkEmbedded | PageRemoved]) -> None:
+        """Publish chunks (and page removals) keyed by page id, as the embedder does."""
         producer = AIOKafkaProducer(bootstrap_servers=self.kafka.bootstrap_servers, acks="all")
         await producer.start()
         try:
@@ -240,6 +240,55 @@ async def test_a_page_recrawled_right_after_its_first_crawl_ends_with_its_new_ch
     assert set(await small.indexed()) == {c.chunk_id for c in second}
 
 
+def removal(chunk: ChunkEmbedded, reason: str = "deleted") -> PageRemoved:
+    """The embedder's message for a page of ``chunk`` that has no chunks any more."""
+    return PageRemoved.model_validate(
+        {
+            "page_id": chunk.page_id,
+            "crawl_id": uuid4(),
+            "kb_id": chunk.kb_id,
+            "tenant_id": chunk.tenant_id,
+            "url": chunk.url,
+            "reason": reason,
+        }
+    )
+
+
+async def test_a_removed_page_loses_its_chunks_and_a_page_that_comes_back_gets_them_again(
+    pipeline: Pipeline,
+) -> None:
+    kb = uuid4()
+    gone = page_chunks(kb, "https://a.example/gone", ["old", "older"], seed=1)
+    back = page_chunks(kb, "https://a.example/back", ["was away"], seed=2)
+    kept = page_chunks(kb, "https://a.example/kept", ["stays"], seed=3)
+    back_again = page_chunks(kb, "https://a.example/back", ["is back"], seed=4)
+    await pipeline.publish([*gone, *back, *kept])
+    async with pipeline.consuming():
+        await pipeline.until_committed(4)
+        # A removal, and a removal followed by the page's new chunks.
+        await pipeline.publish([removal(gone[0]), removal(back[0], "empty"), *back_again])
+        await pipeline.until_committed(7)
+
+    assert set(await pipeline.indexed()) == {c.chunk_id for c in [*kept, *back_again]}
+    assert await pipeline.dead_letters() == []
+
+
+async def test_a_knowledge_base_is_deleted_with_all_its_chunks_and_nothing_else(
+    pipeline: Pipeline,
+) -> None:
+    kb_a, kb_b = uuid4(), uuid4()
+    a = page_chunks(kb_a, "https://a.example/x", ["one", "two"], seed=1)
+    b = page_chunks(kb_b, "https://b.example/x", ["three"], seed=2)
+    await pipeline.publish([*a, *b])
+    async with pipeline.consuming():
+        await pipeline.until_committed(3)
+
+    deleted = await pipeline.indexer.store.delete_knowledge_base(str(kb_a))
+
+    assert deleted == 2
+    assert set(await pipeline.indexed()) == {b[0].chunk_id}
+
+
 async def test_a_chunk_with_a_malformed_vector_is_dead_lettered_and_its_neighbours_indexed(
     pipeline: Pipeline,
 ) -> None:
@@ -276,7 +325,7 @@ async def test_nothing_is_committed_while_opensearch_is_unreachable_and_all_is_i
     pauses = 0
     paused_twice = asyncio.Event()
 
-    async def index(events: list[ChunkEmbedded]) -> None:
+    async def index(events: list[ChunkTopicEvent]) -> None:
         nonlocal pauses
         try:
             await target["indexer"].index(events)
@@ -316,7 +365,7 @@ async def test_an_overloaded_index_pauses_consumption_until_it_takes_writes_agai
     refusals: list[str] = []
     refused_twice = asyncio.Event()
 
-    async def index(events: list[ChunkEmbedded]) -> None:
+    async def index(events: list[ChunkTopicEvent]) -> None:
         try:
             await pipeline.indexer.index(events)
         except DependencyUnavailable as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 import pytest
-from ragchat_common.events import ImageRef
+from ragchat_common.events import ImageRef, PageRemoved
 from ragchat_retriever.domain.chunks import (
     PAGES_PER_QUERY,
     chunk_document,
@@ -44,6 +44,28 @@ def test_chunks_of_a_page_still_arriving_keep_the_slots_they_fill() -> None:
 
     assert page.chunk_count == 3
     assert sorted(page.by_ordinal) == [0, 1]
+
+
+def test_a_removal_empties_its_page_and_later_chunks_start_it_afresh() -> None:
+    kb = uuid4()
+    old = page_chunks(kb, "https://example.com/a", ["one", "two"], seed=1)
+    new = page_chunks(kb, "https://example.com/a", ["fresh"], seed=2)
+    removed = PageRemoved(
+        page_id=old[0].page_id,
+        crawl_id=uuid4(),
+        kb_id=kb,
+        tenant_id=old[0].tenant_id,
+        url=old[0].url,
+        reason="deleted",
+    )
+
+    (emptied,) = current_chunks([*old, removed])
+    (afresh,) = current_chunks([*old, removed, *new])
+
+    assert (emptied.chunk_count, emptied.by_ordinal) == (0, {})
+    (query,) = stale_chunks_queries([emptied], indexed=set())
+    assert query["bool"]["should"][0]["bool"]["should"] == [{"range": {"ordinal": {"gte": 0}}}]
+    assert [c.chunk_id for c in afresh.by_ordinal.values()] == [new[0].chunk_id]
 
 
 def test_only_indexed_chunks_replace_old_ones() -> None:

@@ -14,6 +14,10 @@ that either
 An ordinal whose new chunk comes in a later batch keeps its old chunk until then, so a page is
 never emptied while its new chunks are on the way, and the page ends with exactly its new chunks
 once all of them are indexed. Re-delivered chunks carry the same ids and change nothing.
+
+A :class:`PageRemoved` (the page disappeared or has nothing left to index) comes in the same
+order and reads as ``chunk_count`` 0: every chunk of the page is stale. Chunks of the page that
+come after it in the batch (the page came back) start the page afresh.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ragchat_common.events import ChunkEmbedded
+from ragchat_common.events import ChunkEmbedded, PageRemoved
 
 
 @dataclass(frozen=True)
@@ -33,16 +37,19 @@ class PageChunks:
     by_ordinal: dict[int, ChunkEmbedded]
 
 
-def current_chunks(events: list[ChunkEmbedded]) -> list[PageChunks]:
+def current_chunks(events: list[ChunkEmbedded | PageRemoved]) -> list[PageChunks]:
     """Group a batch by page, keeping the newest chunk per ordinal and dropping superseded ones.
 
     ``events`` must be in arrival order (Kafka keeps one page's messages in order). A chunk whose
     ordinal lies beyond its page's newest ``chunk_count`` belongs to an earlier version of the page
-    and is dropped.
+    and is dropped; a removal drops everything of the page before it.
     """
     pages: dict[str, PageChunks] = {}
     for event in events:
         page = pages.get(event.page_id)
+        if isinstance(event, PageRemoved):
+            pages[event.page_id] = PageChunks(event.page_id, 0, {})
+            continue
         by_ordinal = page.by_ordinal if page else {}
         by_ordinal[event.ordinal] = event
         pages[event.page_id] = PageChunks(event.page_id, event.chunk_count, by_ordinal)
@@ -91,17 +98,20 @@ def chunk_document(chunk: ChunkEmbedded, image_vectors: bool) -> dict[str, Any]:
 
 def _page_stale_query(page: PageChunks, kept: dict[int, str]) -> dict[str, Any]:
     """Chunks of ``page`` past its end, or in a slot of ``kept`` (ordinal: id) under another id."""
-    replaced_slots = {
-        "bool": {
-            "filter": [{"terms": {"ordinal": sorted(kept)}}],
-            "must_not": [{"ids": {"values": sorted(kept.values())}}],
-        }
-    }
-    beyond_end = {"range": {"ordinal": {"gte": page.chunk_count}}}
+    should: list[dict[str, Any]] = [{"range": {"ordinal": {"gte": page.chunk_count}}}]
+    if kept:
+        should.append(
+            {
+                "bool": {
+                    "filter": [{"terms": {"ordinal": sorted(kept)}}],
+                    "must_not": [{"ids": {"values": sorted(kept.values())}}],
+                }
+            }
+        )
     return {
         "bool": {
             "filter": [{"term": {"page_id": page.page_id}}],
-            "should": [beyond_end, replaced_slots],
+            "should": should,
             "minimum_should_match": 1,
         }
     }
@@ -117,12 +127,12 @@ def stale_chunks_queries(pages: list[PageChunks], indexed: set[str]) -> list[dic
 
     Only chunks that were actually indexed (``indexed`` ids) replace anything: a page whose new
     chunks were all rejected, or a slot whose new chunk was rejected, keeps its old chunk until
-    the new one is indexed.
+    the new one is indexed. A removed page (``chunk_count`` 0) loses all its chunks.
     """
     clauses = []
     for page in pages:
         kept = {o: c.chunk_id for o, c in page.by_ordinal.items() if c.chunk_id in indexed}
-        if kept:
+        if kept or page.chunk_count == 0:
             clauses.append(_page_stale_query(page, kept))
     return [
         {"bool": {"should": clauses[i : i + PAGES_PER_QUERY], "minimum_should_match": 1}}

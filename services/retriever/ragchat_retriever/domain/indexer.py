@@ -16,7 +16,7 @@ consumer does with the batch:
 from __future__ import annotations
 
 from ragchat_common.consumer import DependencyUnavailable
-from ragchat_common.events import ChunkEmbedded
+from ragchat_common.events import ChunkTopicEvent
 from ragchat_common.logs import get_logger
 
 from ragchat_retriever.domain.chunks import chunk_document, current_chunks, stale_chunks_queries
@@ -36,15 +36,17 @@ class ChunksRejected(Exception):
 
 
 class ChunkIndexer:
-    """Indexes batches of ``chunk.embedded`` events, idempotently, replacing re-crawled pages."""
+    """Indexes batches of ``chunk.embedded`` events idempotently, replacing re-crawled pages and
+    dropping removed ones."""
 
     def __init__(self, store: ChunkStore, image_vectors: bool) -> None:
         self.store = store
         self.image_vectors = image_vectors
 
-    async def index(self, events: list[ChunkEmbedded]) -> None:
-        """Index ``events`` (in arrival order), then delete the old chunks they replace."""
-        pages = current_chunks(events)
+    async def index(self, events: list[ChunkTopicEvent]) -> None:
+        """Index ``events`` (in arrival order), then delete the old chunks they replace or the
+        pages they remove."""
+        pages = current_chunks([event.root for event in events])
         documents = {
             chunk.chunk_id: chunk_document(chunk, self.image_vectors)
             for page in pages

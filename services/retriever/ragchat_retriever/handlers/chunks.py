@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from ragchat_common.consumer import subscribe_reliably_in_batches
-from ragchat_common.events import ChunkEmbedded
+from ragchat_common.events import ChunkTopicEvent
 from ragchat_common.topics import CHUNK_EMBEDDED, TopicSpec
 
 from ragchat_retriever.settings import RetrieverSettings
@@ -15,12 +15,13 @@ from ragchat_retriever.settings import RetrieverSettings
 
 def subscribe_chunk_indexing(
     broker: KafkaBroker,
-    index: Callable[[list[ChunkEmbedded]], Awaitable[None]],
+    index: Callable[[list[ChunkTopicEvent]], Awaitable[None]],
     settings: RetrieverSettings,
     registry: CollectorRegistry,
     topic: TopicSpec = CHUNK_EMBEDDED,
 ) -> None:
-    """Consume ``topic`` in batches flushed by size or time and pass each batch to ``index``.
+    """Consume ``topic`` (chunks and page removals) in batches flushed by size or time and pass
+    each batch to ``index``.
 
     Offsets are committed only after a batch is indexed (or its bad chunks dead-lettered).
     """
@@ -28,7 +29,7 @@ def subscribe_chunk_indexing(
         broker,
         topic,
         settings.indexer_group_id,
-        ChunkEmbedded,
+        ChunkTopicEvent,
         index,
         registry,
         policy=settings.indexer_retry(),

@@ -74,7 +74,7 @@ async def _reachable(call: Callable[[], Awaitable[T]]) -> T:
 
 
 class ChunkStore:
-    """The chunks index as the indexer sees it: put documents, delete by page or knowledge base."""
+    """The chunks index as the indexer sees it: put documents, delete by query or knowledge base."""
 
     def __init__(self, client: AsyncOpenSearch, alias: str) -> None:
         self.client = client
@@ -108,12 +108,9 @@ class ChunkStore:
         )
         return int(response["deleted"])
 
-    async def delete_page(self, kb_id: str, page_id: str) -> int:
-        """Delete every chunk of one page (a page that disappeared on a re-crawl)."""
-        return await self.delete_matching(
-            {"bool": {"filter": [{"term": {"kb_id": kb_id}}, {"term": {"page_id": page_id}}]}}
-        )
-
     async def delete_knowledge_base(self, kb_id: str) -> int:
-        """Delete every chunk of one knowledge base (a deleted knowledge base)."""
+        """Delete every chunk of one knowledge base (a deleted knowledge base).
+
+        No event asks for this yet: knowledge-base deletion belongs to the gateway's next issue.
+        """
         return await self.delete_matching({"bool": {"filter": [{"term": {"kb_id": kb_id}}]}})
