@@ -12,7 +12,7 @@ def create_app(settings: ChatSettings) -> FastAPI:
     runtime.use_postgres(settings.postgres)
     runtime.use_redis(settings.redis)
     runtime.use_kafka(settings.kafka)
-    runtime.use_grpc_channel("retriever", settings.retriever_target)
+    runtime.use_grpc_peer("retriever", settings.retriever_target)
     runtime.serve_grpc(settings, registrars=[], service_names=[])
     return runtime.http_app("ragchat chat")
 

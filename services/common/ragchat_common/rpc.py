@@ -1,4 +1,4 @@
-"""grpc.aio server, channel and readiness-probe helpers.
+"""grpc.aio server and client helpers.
 
 Every server carries the standard ``grpc.health.v1.Health`` service and server reflection, so
 ``grpcurl`` and Kubernetes gRPC probes work against any service without extra code.
@@ -12,8 +12,6 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-
-from ragchat_common.health import Probe
 
 Registrar = Callable[[grpc.aio.Server], None]
 """Adds one servicer to a server, e.g. ``lambda s: add_FooServicer_to_server(Foo(), s)``."""
@@ -74,19 +72,40 @@ async def start_grpc_server(
     return running
 
 
-def grpc_channel(target: str) -> grpc.aio.Channel:
-    """An insecure channel to an in-cluster service (TLS is terminated by the mesh or ingress)."""
-    return grpc.aio.insecure_channel(target)
+@dataclass
+class GrpcPeer:
+    """Another service this process calls over gRPC.
 
+    The channel opens at start-up on the running event loop (a grpc.aio channel belongs to the
+    loop it was created on), so create stubs from :attr:`channel` when handling a request.
+    """
 
-def grpc_health_probe(channel: grpc.aio.Channel, timeout_s: float = 2.0) -> Probe:
-    """Readiness probe: the server behind ``channel`` reports SERVING on the health service."""
-    stub = health_pb2_grpc.HealthStub(channel)
+    name: str
+    target: str
+    timeout_s: float = 2.0
+    _channel: grpc.aio.Channel | None = None
 
-    async def probe() -> str | None:
-        reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout_s)
+    @property
+    def channel(self) -> grpc.aio.Channel:
+        """The open channel; only valid between start-up and shutdown."""
+        if self._channel is None:
+            raise RuntimeError(f"gRPC channel to {self.name} is not open")
+        return self._channel
+
+    async def open(self) -> None:
+        """Open an insecure channel (TLS is terminated by the mesh or ingress in a cluster)."""
+        self._channel = grpc.aio.insecure_channel(self.target)
+
+    async def close(self) -> None:
+        """Close the channel, cancelling calls still in flight."""
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+    async def probe(self) -> str | None:
+        """Readiness probe: the peer reports SERVING on the standard health service."""
+        stub = health_pb2_grpc.HealthStub(self.channel)
+        reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=self.timeout_s)
         if reply.status != health_pb2.HealthCheckResponse.SERVING:
             raise ConnectionError(f"health status {reply.status}")
         return None
-
-    return probe

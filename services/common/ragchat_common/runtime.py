@@ -25,7 +25,6 @@ from pathlib import Path
 from types import FrameType
 from typing import TypeVar
 
-import grpc
 import uvicorn
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
@@ -43,13 +42,7 @@ from ragchat_common.health import Probe, Readiness, health_router
 from ragchat_common.logs import configure_logging, get_logger
 from ragchat_common.metrics import HttpMetrics
 from ragchat_common.redis_client import create_redis, redis_probe
-from ragchat_common.rpc import (
-    GrpcServer,
-    Registrar,
-    grpc_channel,
-    grpc_health_probe,
-    start_grpc_server,
-)
+from ragchat_common.rpc import GrpcPeer, GrpcServer, Registrar, start_grpc_server
 from ragchat_common.settings import (
     GrpcServiceSettings,
     KafkaSettings,
@@ -189,15 +182,15 @@ class ServiceRuntime:
         )
         return broker
 
-    def use_grpc_channel(self, name: str, target: str) -> grpc.aio.Channel:
-        """A channel to another service's gRPC server; its health is part of ``/readyz``.
+    def use_grpc_peer(self, name: str, target: str) -> GrpcPeer:
+        """Another service's gRPC server; its health is part of ``/readyz``.
 
-        Not waited for at start-up: channels connect lazily, and readiness tells when the peer
-        is reachable.
+        Not waited for at start-up: services call each other both ways, and readiness tells when
+        the peer is reachable.
         """
-        channel = grpc_channel(target)
-        self.add_resource(name, start=None, stop=channel.close, probe=grpc_health_probe(channel))
-        return channel
+        peer = GrpcPeer(name, target)
+        self.add_resource(name, start=peer.open, stop=peer.close, probe=peer.probe)
+        return peer
 
     def serve_grpc(
         self,

@@ -13,9 +13,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     runtime.use_postgres(settings.postgres, MIGRATIONS)
     runtime.use_redis(settings.redis)
     runtime.use_kafka(settings.kafka)
-    runtime.use_grpc_channel("auth", settings.auth_target)
-    runtime.use_grpc_channel("retriever", settings.retriever_target)
-    runtime.use_grpc_channel("chat", settings.chat_target)
+    runtime.use_grpc_peer("auth", settings.auth_target)
+    runtime.use_grpc_peer("retriever", settings.retriever_target)
+    runtime.use_grpc_peer("chat", settings.chat_target)
     return runtime.http_app("ragchat gateway")
 
 
