@@ -24,3 +24,16 @@ export POSTGRES_DB="${POSTGRES_DB:-ragchat}"
 
 export REDIS_PORT="${REDIS_PORT:-16379}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+
+# Local infrastructure (deploy/local/infra.sh): versions, JVM heaps, start/stop timeouts in seconds.
+export KAFKA_VERSION="${KAFKA_VERSION:-3.9.2}"
+export KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
+export KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
+export OPENSEARCH_VERSION="${OPENSEARCH_VERSION:-2.19.6}"
+export OPENSEARCH_HEAP="${OPENSEARCH_HEAP:-512m}"
+export OPENSEARCH_START_TIMEOUT="${OPENSEARCH_START_TIMEOUT:-120}"
+export POSTGRES_START_TIMEOUT="${POSTGRES_START_TIMEOUT:-60}"
+export REDIS_START_TIMEOUT="${REDIS_START_TIMEOUT:-30}"
+export INFRA_STOP_TIMEOUT="${INFRA_STOP_TIMEOUT:-30}"
+# PostgreSQL and OpenSearch refuse to run as root; when the scripts run as root they run these as this user.
+export RAGCHAT_SERVICE_USER="${RAGCHAT_SERVICE_USER:-ragchat}"
