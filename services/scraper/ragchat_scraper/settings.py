@@ -1,12 +1,16 @@
 """Scraper settings (environment prefix ``SCRAPER_``)."""
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 from ragchat_common.settings import KafkaSettings, PostgresSettings, RedisSettings, ServiceSettings
+from ragchat_common.ssrf import SsrfPolicy
+from ragchat_common.topics import CRAWL_PROGRESS, PAGE_PARSED, URL_SUBMITTED
 
 
 class ScraperSettings(ServiceSettings):
-    """Where the scraper listens and the stores it uses."""
+    """Where the scraper listens, the stores it uses, and how politely and safely it crawls."""
 
     model_config = SettingsConfigDict(env_prefix="SCRAPER_", extra="ignore")
 
@@ -15,3 +19,59 @@ class ScraperSettings(ServiceSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    # Identity: robots.txt rules are matched against ``robots_agent``.
+    user_agent: str = "ragchat-bot/0.1 (+https://ragchat.invalid/bot)"
+    robots_agent: str = "ragchat-bot"
+
+    # Concurrency and politeness.
+    crawl_slots: int = Field(default=2, ge=1, description="crawls one replica runs at once")
+    fetchers_per_crawl: int = Field(default=8, ge=1)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    per_host_delay_s: float = Field(default=0.0, ge=0)
+    max_crawl_delay_s: float = Field(default=30.0, ge=0, description="cap on robots Crawl-delay")
+
+    # Fetching limits.
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 20.0
+    max_page_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+    max_attempts: int = Field(default=3, ge=1, description="tries per URL on 429/5xx/timeouts")
+    max_retry_wait_s: float = 30.0
+
+    # SSRF guard: on unless switched off; entries are host names, IPs or CIDRs.
+    ssrf_guard: bool = True
+    ssrf_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # JavaScript rendering with Debian's Chromium through Playwright.
+    chromium_path: str = "/usr/bin/chromium"
+    render_js_auto: bool = True
+    js_min_text_chars: int = 200
+    render_timeout_s: float = 20.0
+    render_concurrency: int = Field(default=2, ge=1)
+
+    # Topics (defaults are the platform's; tests use their own) and the consumer group.
+    input_topic: str = URL_SUBMITTED.name
+    pages_topic: str = PAGE_PARSED.name
+    progress_topic: str = CRAWL_PROGRESS.name
+    consumer_group: str = "scraper"
+
+    # Messages and progress.
+    max_message_bytes: int = Field(default=900_000, description="under Kafka's 1 MB default")
+    progress_interval_s: float = Field(default=0.5, gt=0, le=1.0)
+    lease_s: float = Field(default=30.0, gt=1, description="a dead replica's crawl resumes after")
+    public_url: str = Field(
+        default="http://127.0.0.1:8082", description="base of body_ref links the embedder follows"
+    )
+
+    @field_validator("ssrf_allow", mode="before")
+    @classmethod
+    def _split_allow_list(cls, value: object) -> object:
+        """``SCRAPER_SSRF_ALLOW=127.0.0.1,10.0.0.0/8`` (comma-separated) or a list."""
+        if isinstance(value, str):
+            return [entry.strip() for entry in value.split(",") if entry.strip()]
+        return value
+
+    def ssrf_policy(self) -> SsrfPolicy:
+        """The SSRF guard's policy from these settings."""
+        return SsrfPolicy.from_allow_list(self.ssrf_allow, enabled=self.ssrf_guard)

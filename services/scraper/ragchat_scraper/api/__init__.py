@@ -1,0 +1,1 @@
+"""HTTP endpoints of the scraper (besides health, readiness and metrics)."""

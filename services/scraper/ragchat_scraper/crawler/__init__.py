@@ -1,0 +1,1 @@
+"""Crawling with I/O: polite fetching, robots.txt, JavaScript rendering, running crawl jobs."""

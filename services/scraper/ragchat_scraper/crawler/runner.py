@@ -1,0 +1,536 @@
+"""Running one crawl from its PostgreSQL state to the end: the frontier, workers, progress.
+
+A run starts from what the crawl's rows say (so a crawl taken over after a crash resumes where
+it stopped: URLs still ``discovered`` are fetched, the others are not fetched again), fetches with
+a few workers, publishes each new or changed page to ``page.parsed`` before recording it as
+fetched (a crash in between re-publishes it; consumers are idempotent), and publishes
+``crawl.progress`` every ``progress_interval_s`` while it runs, and once more at the end.
+
+Cancellation: the gateway sets the Redis key :func:`cancel_key` (any value); the run notices within
+one progress interval, stops its workers, and ends in state ``cancelled``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ragchat_common.events import (
+    CrawlMode,
+    CrawlProgress,
+    CrawlState,
+    ImageRef,
+    PageParsed,
+    TextBlock,
+    page_id_for,
+)
+from ragchat_common.logs import get_logger
+from ragchat_common.ssrf import SsrfPolicy, SsrfRefused
+from redis.asyncio import Redis
+
+from ragchat_scraper.crawler.fetcher import HTML_TYPES, PDF_TYPES, Fetched, Outcome, PageFetcher
+from ragchat_scraper.crawler.publisher import PagePublisher
+from ragchat_scraper.crawler.renderer import JsRenderer, RenderFailed
+from ragchat_scraper.domain.content import content_hash
+from ragchat_scraper.domain.html import needs_javascript, parse_html
+from ragchat_scraper.domain.pdf import UnreadablePdf, parse_pdf
+from ragchat_scraper.domain.scope import CrawlBoundary, InvalidScope
+from ragchat_scraper.domain.sitemaps import InvalidSitemap, parse_sitemap
+from ragchat_scraper.domain.urls import canonicalize, origin_of
+from ragchat_scraper.store.crawl_store import CrawlJob, CrawlStore, KnownPage
+from ragchat_scraper.store.tables import PageStatus
+
+log = get_logger(__name__)
+
+FETCH_FAILURES = {
+    Outcome.REFUSED_SSRF: PageStatus.REFUSED_SSRF,
+    Outcome.REFUSED_ROBOTS: PageStatus.REFUSED_ROBOTS,
+    Outcome.FAILED: PageStatus.FAILED,
+    Outcome.SKIPPED: PageStatus.SKIPPED,
+}
+MAX_SITEMAPS = 500
+MAX_SITEMAP_LEVELS = 3
+
+
+def cancel_key(crawl_id: object) -> str:
+    """The Redis key that cancels a crawl when set (by the gateway)."""
+    return f"scraper:crawl:{crawl_id}:cancel"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run behaves."""
+
+    owner: str
+    fetchers: int
+    render_js_auto: bool
+    js_min_text_chars: int
+    progress_interval_s: float
+    lease_s: float
+
+
+@dataclass
+class CrawlTools:
+    """What every run uses; a fetcher is made per run (its robots.txt cache is the crawl's)."""
+
+    store: CrawlStore
+    redis: Redis
+    publisher: PagePublisher
+    renderer: JsRenderer
+    policy: SsrfPolicy
+    new_fetcher: Callable[[], PageFetcher]
+    settings: RunSettings
+
+
+@dataclass
+class _Content:
+    """What a fetched document contributes to the index."""
+
+    canonical_url: str
+    title: str
+    description: str = ""
+    language: str | None = None
+    blocks: list[TextBlock] = field(default_factory=list)
+    images: list[ImageRef] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    follow: bool = True
+    noindex: bool = False
+    rendered: bool = False
+    fingerprint: str = ""
+
+
+class CrawlRun:
+    """One crawl, run by this replica while it holds the crawl's lease."""
+
+    def __init__(self, job: CrawlJob, tools: CrawlTools) -> None:
+        self.job = job
+        self.tools = tools
+        self.store = tools.store
+        self.fetcher = tools.new_fetcher()
+        self.settings = tools.settings
+        self.counts: Counter[PageStatus] = Counter()
+        self.seen: set[str] = set()
+        self.queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
+        self.truncated = False
+        self.current_url: str | None = None
+        self.started = time.monotonic()
+        self.processed = 0
+        self.boundary: CrawlBoundary | None = None
+
+    # -- the run -----------------------------------------------------------------------------
+
+    async def run(self) -> CrawlState | None:
+        """Run to the end; the final state, or ``None`` when another runner took the crawl."""
+        whole_hosts = self.job.mode is CrawlMode.SITEMAP
+        try:
+            self.boundary = CrawlBoundary.build(
+                self.job.seeds, self.job.scope, whole_hosts=whole_hosts
+            )
+        except InvalidScope as exc:
+            return await self._finish(CrawlState.FAILED, str(exc))
+        await self._load_frontier()
+        if self.job.mode is CrawlMode.SITEMAP:
+            await self._expand_sitemaps()
+        else:
+            await self._discover(self.job.seeds, depth=0, check_scope=False)
+        if not self.seen:
+            return await self._finish(CrawlState.FAILED, "no page to crawl")
+        cancelled = asyncio.Event()
+        lost = asyncio.Event()
+        workers = [asyncio.create_task(self._work()) for _ in range(self.settings.fetchers)]
+        ticker = asyncio.create_task(self._tick(cancelled, lost))
+        drained = asyncio.create_task(self.queue.join())
+        stops = [drained, asyncio.create_task(cancelled.wait()), asyncio.create_task(lost.wait())]
+        try:
+            done, _ = await asyncio.wait([*stops, *workers], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task in workers and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in [*workers, ticker, *stops]:
+                task.cancel()
+            await asyncio.gather(*workers, ticker, *stops, return_exceptions=True)
+        if lost.is_set():
+            log.warning("crawl taken over by another runner", crawl_id=str(self.job.id))
+            return None
+        if cancelled.is_set():
+            return await self._finish(CrawlState.CANCELLED, "cancelled on request")
+        await self._delete_vanished()
+        return await self._finish(CrawlState.DONE, "page limit reached" if self.truncated else None)
+
+    async def _load_frontier(self) -> None:
+        for record in await self.store.records(self.job.id):
+            self.seen.add(record.url)
+            self.counts[record.status] += 1
+            if record.status is PageStatus.DISCOVERED:
+                self.queue.put_nowait((record.url, record.depth))
+
+    async def _finish(self, state: CrawlState, reason: str | None) -> CrawlState:
+        await self.store.finish_crawl(self.job.id, state, reason)
+        await self._publish_progress(state)
+        log.info("crawl finished", crawl_id=str(self.job.id), state=state.value, reason=reason)
+        return state
+
+    async def _tick(self, cancelled: asyncio.Event, lost: asyncio.Event) -> None:
+        last_renewal = time.monotonic()
+        redis = self.tools.redis
+        while True:
+            await self._publish_progress(CrawlState.RUNNING)
+            if await redis.exists(cancel_key(self.job.id)):
+                cancelled.set()
+            if time.monotonic() - last_renewal > self.settings.lease_s / 3:
+                if not await self.store.renew_lease(
+                    self.job.id, self.settings.owner, self.settings.lease_s
+                ):
+                    lost.set()
+                last_renewal = time.monotonic()
+            await asyncio.sleep(self.settings.progress_interval_s)
+
+    async def _publish_progress(self, state: CrawlState) -> None:
+        counts = self.counts
+        elapsed = max(time.monotonic() - self.started, 1e-3)
+        settled = sum(counts.values()) - counts[PageStatus.DISCOVERED]
+        await self.tools.publisher.progress(
+            CrawlProgress(
+                crawl_id=self.job.id,
+                kb_id=self.job.kb_id,
+                tenant_id=self.job.tenant_id,
+                state=state,
+                discovered=sum(counts.values()),
+                fetched=counts[PageStatus.FETCHED] + counts[PageStatus.UNCHANGED],
+                failed=counts[PageStatus.FAILED],
+                skipped=settled
+                - counts[PageStatus.FETCHED]
+                - counts[PageStatus.UNCHANGED]
+                - counts[PageStatus.FAILED],
+                current_url=self.current_url,
+                pages_per_second=round(self.processed / elapsed, 2),
+            )
+        )
+
+    async def _work(self) -> None:
+        while True:
+            url, depth = await self.queue.get()
+            try:
+                await self._visit(url, depth)
+            except Exception as exc:
+                # A page that breaks the parser must not stop the crawl; if even recording the
+                # failure fails (the database is down), the run stops and resumes later.
+                log.exception("page failed", url=url, crawl_id=str(self.job.id))
+                await self._record(url, PageStatus.FAILED, reason=f"internal error: {exc!r}")
+            finally:
+                self.processed += 1
+                self.queue.task_done()
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    async def _discover(self, links: list[str], depth: int, *, check_scope: bool = True) -> None:
+        """Admit new in-scope links to the frontier; record links to refused addresses."""
+        assert self.boundary is not None
+        admitted: list[tuple[str, int]] = []
+        for link in links:
+            if link in self.seen:
+                continue
+            try:
+                self.tools.policy.check_url(link)
+            except SsrfRefused as exc:
+                self.seen.add(link)
+                await self.store.discover(
+                    self.job.id, [(link, depth)], PageStatus.REFUSED_SSRF, str(exc)
+                )
+                self.counts[PageStatus.REFUSED_SSRF] += 1
+                continue
+            if check_scope and self.boundary.refusal(link, depth) is not None:
+                continue
+            if len(self.seen) >= self.boundary.max_pages:
+                self.truncated = True
+                break
+            self.seen.add(link)
+            admitted.append((link, depth))
+        depths = dict(admitted)
+        for url in await self.store.discover(self.job.id, admitted, PageStatus.DISCOVERED, None):
+            self.counts[PageStatus.DISCOVERED] += 1
+            self.queue.put_nowait((url, depths[url]))
+
+    async def _expand_sitemaps(self) -> None:
+        """Add the pages listed by the seeds' sitemaps (indexes followed, robots Sitemap: lines)."""
+        sources: list[str] = []
+        for seed in self.job.seeds:
+            path = urlsplit(seed).path.lower()
+            if "sitemap" in path or path.endswith((".xml", ".xml.gz", ".txt")):
+                sources.append(seed)
+            else:
+                rules = await self.fetcher.robots.rules_for(seed)
+                sources.extend(rules.sitemaps or (f"{origin_of(seed)}/sitemap.xml",))
+        pending = [(s, 0) for s in dict.fromkeys(sources)]
+        visited: set[str] = set()
+        while pending and len(visited) < MAX_SITEMAPS:
+            source, level = pending.pop(0)
+            if source in visited or level > MAX_SITEMAP_LEVELS:
+                continue
+            visited.add(source)
+            fetched = await self.fetcher.fetch_raw(source)
+            if fetched.outcome is not Outcome.OK:
+                log.warning("sitemap not read", url=source, reason=fetched.reason)
+                continue
+            try:
+                document = parse_sitemap(fetched.body)
+            except InvalidSitemap as exc:
+                log.warning("sitemap not read", url=source, reason=str(exc))
+                continue
+            pages = [c for c in (canonicalize(u) for u in document.pages) if c is not None]
+            await self._discover(pages, depth=0)
+            pending.extend(
+                (c, level + 1) for c in (canonicalize(u) for u in document.sitemaps) if c
+            )
+
+    # -- visiting a URL ----------------------------------------------------------------------
+
+    async def _record(self, url: str, status: PageStatus, **values: object) -> None:
+        await self.store.record_outcome(self.job.id, url, status, **values)  # type: ignore[arg-type]
+        self.counts[PageStatus.DISCOVERED] -= 1
+        self.counts[status] += 1
+
+    async def _visit(self, url: str, depth: int) -> None:
+        self.current_url = url
+        known = await self.store.known_page(page_id_for(self.job.kb_id, url))
+        live = known if known is not None and not known.deleted else None
+        fetched = await self.fetcher.fetch(
+            url,
+            etag=live.etag if live else None,
+            last_modified=live.last_modified if live else None,
+        )
+        if fetched.outcome in FETCH_FAILURES:
+            if live is not None and fetched.outcome is Outcome.FAILED:
+                await self.store.touch_page(self.job, live.page_id)  # not gone: keep it indexed
+            await self._record(
+                url,
+                FETCH_FAILURES[fetched.outcome],
+                reason=fetched.reason,
+                final_url=fetched.final_url,
+                http_status=fetched.status,
+            )
+        elif fetched.outcome is Outcome.GONE:
+            if live is not None:
+                await self._publish_deletion(live)
+            await self._record(
+                url, PageStatus.GONE, reason=fetched.reason, http_status=fetched.status
+            )
+        elif fetched.outcome is Outcome.NOT_MODIFIED and live is not None:
+            await self.store.touch_page(self.job, live.page_id)
+            await self._record(
+                url,
+                PageStatus.UNCHANGED,
+                reason="not modified (HTTP 304)",
+                page_id=live.page_id,
+                http_status=304,
+            )
+            if self.job.mode is CrawlMode.RECURSIVE:
+                await self._discover(live.links, depth + 1)
+        else:
+            await self._accept(url, depth, fetched)
+
+    async def _content(self, fetched: Fetched, final_url: str) -> _Content | str:
+        """The indexable content of a fetched document, or why there is none."""
+        kind = fetched.content_type
+        if kind in HTML_TYPES:
+            html = fetched.body.decode(fetched.charset or "utf-8", errors="replace")
+            page = parse_html(html, final_url)
+            rendered = False
+            wants_js = self.job.scope.render_js or (
+                self.settings.render_js_auto
+                and needs_javascript(page, self.settings.js_min_text_chars)
+            )
+            if wants_js:
+                try:
+                    page = parse_html(await self.tools.renderer.render(final_url, html), final_url)
+                    rendered = True
+                except RenderFailed as exc:
+                    if not page.blocks:
+                        return str(exc)
+                    log.warning("rendering failed, static HTML kept", url=final_url, error=str(exc))
+            canonical = page.canonical_url
+            same_host = canonical and urlsplit(canonical).netloc == urlsplit(final_url).netloc
+            return _Content(
+                canonical_url=canonical if canonical and same_host else final_url,
+                title=page.title,
+                description=page.description,
+                language=page.language,
+                blocks=page.blocks,
+                images=page.images,
+                links=page.links,
+                follow=not page.nofollow,
+                noindex=page.noindex,
+                rendered=rendered,
+                fingerprint=content_hash(page.title, page.blocks),
+            )
+        if kind in PDF_TYPES:
+            name = urlsplit(final_url).path.rsplit("/", 1)[-1] or final_url
+            try:
+                pdf = parse_pdf(fetched.body, name)
+            except UnreadablePdf as exc:
+                return str(exc)
+            return _Content(
+                final_url,
+                pdf.title,
+                blocks=pdf.blocks,
+                fingerprint=content_hash(pdf.title, pdf.blocks),
+            )
+        # An image: recorded as a reference; the embedder fetches and reads it.
+        name = urlsplit(final_url).path.rsplit("/", 1)[-1]
+        identity = f"{final_url}\n{fetched.etag}\n{fetched.last_modified}\n{fetched.content_length}"
+        return _Content(
+            final_url,
+            name,
+            images=[ImageRef(src=final_url, title=name)],
+            fingerprint=hashlib.sha256(identity.encode()).hexdigest(),
+        )
+
+    async def _accept(self, url: str, depth: int, fetched: Fetched) -> None:
+        assert self.boundary is not None
+        final_url = canonicalize(fetched.final_url) or url
+        common = {
+            "final_url": final_url,
+            "http_status": fetched.status,
+            "content_type": fetched.content_type,
+        }
+        if (
+            final_url != url
+            and self.job.mode is CrawlMode.RECURSIVE
+            and self.boundary.refusal(final_url, depth) is not None
+        ):
+            reason = f"redirected outside the crawl's scope to {final_url}"
+            await self._record(url, PageStatus.SKIPPED, reason=reason, **common)
+            return
+        content = await self._content(fetched, final_url)
+        if isinstance(content, str):
+            await self._record(url, PageStatus.FAILED, reason=content, **common)
+            return
+        if self.job.mode is CrawlMode.RECURSIVE and content.follow:
+            await self._discover(content.links, depth + 1)
+        if content.noindex:
+            await self._record(
+                url, PageStatus.SKIPPED, reason="page asks not to be indexed (noindex)", **common
+            )
+            return
+        if not content.blocks and not content.images:
+            await self._record(url, PageStatus.SKIPPED, reason="no text or images found", **common)
+            return
+        page_id = page_id_for(self.job.kb_id, content.canonical_url)
+        original = await self._original_of(url, page_id, content.fingerprint)
+        if original is not None:
+            await self._record(
+                url, PageStatus.DUPLICATE, reason=original, page_id=page_id, **common
+            )
+            return
+        known = await self.store.known_page(page_id)
+        await self.store.save_page(
+            self.job,
+            page_id,
+            content.canonical_url,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+            content_hash=content.fingerprint,
+            links=content.links,
+        )
+        if known is not None and not known.deleted and known.content_hash == content.fingerprint:
+            await self._record(
+                url,
+                PageStatus.UNCHANGED,
+                reason="content unchanged",
+                page_id=page_id,
+                content_hash=content.fingerprint,
+                **common,
+            )
+            return
+        await self.tools.publisher.page(
+            PageParsed(
+                page_id=page_id,
+                crawl_id=self.job.id,
+                kb_id=self.job.kb_id,
+                tenant_id=self.job.tenant_id,
+                url=final_url,
+                canonical_url=content.canonical_url,
+                content_type=fetched.content_type,
+                title=content.title,
+                description=content.description,
+                language=content.language,
+                content_hash=content.fingerprint,
+                blocks=content.blocks,
+                images=content.images,
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+            )
+        )
+        await self._record(
+            url,
+            PageStatus.FETCHED,
+            page_id=page_id,
+            content_hash=content.fingerprint,
+            rendered=content.rendered,
+            **common,
+        )
+
+    async def _original_of(self, url: str, page_id: str, fingerprint: str) -> str | None:
+        """Why ``url`` duplicates another URL of this crawl, or ``None`` when it is the original.
+
+        The first URL of the crawl to claim a page id or a content hash holds it; but a page
+        already indexed with this content stays the original on a re-crawl, whichever URL
+        the workers happen to reach first, so twins never swap places (and get re-published).
+        """
+        indexed = await self.store.live_page_with_hash(self.job.kb_id, fingerprint)
+        if indexed is not None and indexed.page_id != page_id:
+            assert self.boundary is not None
+            if any(root.contains(indexed.url) for root in self.boundary.roots):
+                return f"same content as {indexed.url}"
+        for key, what in (
+            (f"page:{page_id}", "same page as"),
+            (f"hash:{fingerprint}", "same content as"),
+        ):
+            holder = await self.store.claim(self.job.id, key, url)
+            if holder != url:
+                return f"{what} {holder}"
+        return None
+
+    # -- pages that disappeared --------------------------------------------------------------
+
+    async def _publish_deletion(self, page: KnownPage) -> None:
+        await self.tools.publisher.page(
+            PageParsed(
+                page_id=page.page_id,
+                crawl_id=self.job.id,
+                kb_id=self.job.kb_id,
+                tenant_id=self.job.tenant_id,
+                url=page.url,
+                canonical_url=page.url,
+                deleted=True,
+            )
+        )
+        await self.store.mark_deleted(page.page_id, self.job.id)
+
+    async def _delete_vanished(self) -> None:
+        """After a complete re-crawl, delete the pages in its scope that it no longer found."""
+        assert self.boundary is not None
+        if self.truncated or self.job.mode not in (CrawlMode.RECURSIVE, CrawlMode.SITEMAP):
+            return
+        for page in await self.store.pages_not_seen_by(self.job):
+            if any(root.contains(page.url) for root in self.boundary.roots):
+                log.info("page disappeared", url=page.url, crawl_id=str(self.job.id))
+                await self._publish_deletion(page)
+
+
+async def run_crawl(job: CrawlJob, tools: CrawlTools) -> CrawlState | None:
+    """Run ``job``; release its lease if this process stops before the end."""
+    run = CrawlRun(job, tools)
+    try:
+        return await run.run()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await tools.store.release_lease(job.id, tools.settings.owner)
+        raise
