@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from uuid import uuid4
 
 import pytest
 from opensearchpy import AsyncOpenSearch
+from ragchat_common.events import ChunkTopicEvent, ImageRef
 from ragchat_common.settings import OpenSearchSettings
 from ragchat_retriever.domain.chunks import chunk_document
+from ragchat_retriever.domain.indexer import ChunkIndexer
 from ragchat_retriever.store import create_opensearch
+from ragchat_retriever.store.chunks import ChunkStore
 from ragchat_retriever.store.index import (
     ChunkIndexSpec,
     chunk_index_probe,
@@ -115,3 +119,41 @@ async def test_an_index_squatting_on_the_alias_name_is_refused_with_a_clear_erro
             await ensure_chunk_index(client, spec)
     finally:
         await client.indices.delete(index=spec.alias)
+
+
+async def test_turning_image_vectors_on_adds_their_field_to_the_existing_index(
+    client: AsyncOpenSearch, unique: str
+) -> None:
+    without = ChunkIndexSpec(alias=f"test-chunks-{unique}", version=1)
+    await ensure_chunk_index(client, without)
+
+    await ensure_chunk_index(client, replace(without, image_vectors=True))
+    await ensure_chunk_index(client, replace(without, image_vectors=True))
+
+    mapping = (await client.indices.get_mapping(index=without.alias))[without.index]["mappings"]
+    assert mapping["properties"]["image_vector"]["dimension"] == 512
+    assert mapping["properties"]["image_vector"]["method"]["engine"] == "lucene"
+
+
+async def test_an_image_chunk_is_found_by_its_image_vector_when_image_vectors_are_on(
+    client: AsyncOpenSearch, unique: str
+) -> None:
+    spec = ChunkIndexSpec(alias=f"test-chunks-{unique}", version=1, image_vectors=True)
+    await ensure_chunk_index(client, spec)
+    image = ImageRef(src="https://example.com/panel.png", alt="router back panel")
+    chunks = [
+        chunk.model_copy(update={"image_vector": [float(i == n) for i in range(512)]})
+        for n, chunk in enumerate(
+            page_chunks(uuid4(), "https://example.com/a", ["ports", "lights"], image=image)
+        )
+    ]
+    indexer = ChunkIndexer(ChunkStore(client, spec.alias), image_vectors=True)
+
+    await indexer.index([ChunkTopicEvent(chunk) for chunk in chunks])
+
+    await client.indices.refresh(index=spec.alias)
+    query = {"knn": {"image_vector": {"vector": chunks[1].image_vector, "k": 1}}}
+    found = await client.search(index=spec.alias, body={"size": 1, "query": query})
+    (hit,) = found["hits"]["hits"]
+    assert hit["_id"] == chunks[1].chunk_id
+    assert hit["_source"]["image"]["alt"] == "router back panel"

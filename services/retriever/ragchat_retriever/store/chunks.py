@@ -98,12 +98,12 @@ class ChunkStore:
     async def delete_matching(self, query: dict[str, Any]) -> int:
         """Delete every chunk ``query`` matches; the number deleted.
 
-        Version conflicts mean a chunk was rewritten while the deletion ran; it is skipped, not
-        an error.
+        Version conflicts mean a chunk was rewritten (or already deleted) while the deletion ran;
+        it is skipped, not an error. Searches stop seeing the deleted chunks at the next refresh.
         """
         response = await _reachable(
             lambda: self.client.delete_by_query(
-                index=self.alias, body={"query": query}, conflicts="proceed", refresh=True
+                index=self.alias, body={"query": query}, conflicts="proceed"
             )
         )
         return int(response["deleted"])

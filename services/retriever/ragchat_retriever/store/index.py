@@ -100,7 +100,7 @@ def chunk_index_body(spec: ChunkIndexSpec) -> dict[str, Any]:
         },
         "mappings": {
             "dynamic": "strict",
-            "_meta": {"index_version": spec.version, "image_vectors": spec.image_vectors},
+            "_meta": {"index_version": spec.version},
             "properties": properties,
         },
     }
@@ -143,7 +143,13 @@ async def ensure_chunk_index(client: AsyncOpenSearch, spec: ChunkIndexSpec) -> N
         name=spec.alias
     ):
         raise RuntimeError(f"an index named {spec.alias!r} exists where the alias should be")
-    await _create_index(client, spec)
+    if not await _create_index(client, spec) and spec.image_vectors:
+        # Image vectors turned on for an existing index: adding a field is allowed in place
+        # (and repeating it is a no-op), so this needs no new version.
+        await client.indices.put_mapping(
+            index=spec.index,
+            body={"properties": {"image_vector": _hnsw_vector(IMAGE_VECTOR_DIMENSION)}},
+        )
     current = await _aliased_indices(client, spec.alias)
     if current == [spec.index]:
         return
