@@ -248,7 +248,7 @@ class PageFetcher:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.retry_after_s is not None:
             return min(exc.retry_after_s, self.limits.max_retry_wait_s)
-        backoff = wait_exponential_jitter(initial=0.5, max=self.limits.max_retry_wait_s)
+        backoff = wait_exponential_jitter(multiplier=0.5, max=self.limits.max_retry_wait_s)
         return float(backoff(state))
 
     async def _request(
