@@ -106,4 +106,4 @@ def create_app(settings: ScraperSettings) -> FastAPI:
 def run() -> None:
     """Start the scraper (console script ``ragchat-scraper``)."""
     settings = ScraperSettings()
-    serve(create_app(settings), settings)
+    serve(create_app(settings))
