@@ -20,8 +20,9 @@ $(UV):
 	python3 -m venv $(RAGCHAT_CACHE_DIR)/uv-$(UV_VERSION)
 	$(RAGCHAT_CACHE_DIR)/uv-$(UV_VERSION)/bin/pip install -q uv==$(UV_VERSION)
 
-install: $(UV) ## Create the Python environment of every service (uv, from uv.lock)
+install: $(UV) ## Python environment of every service (uv, from uv.lock) and Debian's Chromium
 	$(UV) sync --frozen --all-packages
+	$(LOCAL)/chromium.sh up
 
 up: install ## Start infrastructure and all six services, then print where the gateway listens
 	$(LOCAL)/infra.sh up
