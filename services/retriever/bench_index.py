@@ -21,11 +21,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+from prometheus_client import CollectorRegistry
 from ragchat_common.events import ChunkEmbedded, ChunkTopicEvent, chunk_id_for, page_id_for
 from ragchat_common.logs import configure_logging
 from ragchat_common.settings import OpenSearchSettings
 from ragchat_retriever.domain.chunks import chunk_document
-from ragchat_retriever.domain.indexer import ChunkIndexer
+from ragchat_retriever.domain.indexer import ChunkIndexer, IndexerMetrics
 from ragchat_retriever.store import create_opensearch
 from ragchat_retriever.store.chunks import ChunkStore
 from ragchat_retriever.store.index import TEXT_VECTOR_DIMENSION, ChunkIndexSpec, ensure_chunk_index
@@ -82,7 +83,7 @@ async def bench(total: int) -> None:
     spec = ChunkIndexSpec(alias=f"bench-chunks-{uuid.uuid4().hex[:8]}", version=1)
     await ensure_chunk_index(client, spec)
     store = ChunkStore(client, spec.alias)
-    indexer = ChunkIndexer(store, image_vectors=False)
+    indexer = ChunkIndexer(store, False, IndexerMetrics(CollectorRegistry()))
     rng = random.Random(1)
 
     async def bulk(batch: list[ChunkEmbedded]) -> None:

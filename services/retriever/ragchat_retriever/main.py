@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from opensearchpy import AsyncOpenSearch
 from ragchat_common.runtime import ServiceRuntime, connect_with_retry, serve
 
-from ragchat_retriever.domain.indexer import ChunkIndexer
+from ragchat_retriever.domain.indexer import ChunkIndexer, IndexerMetrics
 from ragchat_retriever.handlers.chunks import subscribe_chunk_indexing
 from ragchat_retriever.settings import RetrieverSettings
 from ragchat_retriever.store import create_opensearch, opensearch_probe
@@ -32,7 +32,11 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
     index = settings.chunk_index()
     use_opensearch(runtime, opensearch, index)
     broker = runtime.use_kafka(settings.kafka)
-    indexer = ChunkIndexer(ChunkStore(opensearch, index.alias), settings.image_vectors)
+    indexer = ChunkIndexer(
+        ChunkStore(opensearch, index.alias),
+        settings.image_vectors,
+        IndexerMetrics(runtime.registry),
+    )
     subscribe_chunk_indexing(broker, indexer.index, settings, runtime.registry)
     runtime.serve_grpc(settings, registrars=[], service_names=[])
     return runtime.http_app("ragchat retriever")

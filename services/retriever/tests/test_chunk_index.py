@@ -10,10 +10,11 @@ from uuid import uuid4
 
 import pytest
 from opensearchpy import AsyncOpenSearch
+from prometheus_client import CollectorRegistry
 from ragchat_common.events import ChunkTopicEvent, ImageRef
 from ragchat_common.settings import OpenSearchSettings
 from ragchat_retriever.domain.chunks import chunk_document
-from ragchat_retriever.domain.indexer import ChunkIndexer
+from ragchat_retriever.domain.indexer import ChunkIndexer, IndexerMetrics
 from ragchat_retriever.store import create_opensearch
 from ragchat_retriever.store.chunks import ChunkStore
 from ragchat_retriever.store.index import (
@@ -147,7 +148,8 @@ async def test_an_image_chunk_is_found_by_its_image_vector_when_image_vectors_ar
             page_chunks(uuid4(), "https://example.com/a", ["ports", "lights"], image=image)
         )
     ]
-    indexer = ChunkIndexer(ChunkStore(client, spec.alias), image_vectors=True)
+    metrics = IndexerMetrics(CollectorRegistry())
+    indexer = ChunkIndexer(ChunkStore(client, spec.alias), image_vectors=True, metrics=metrics)
 
     await indexer.index([ChunkTopicEvent(chunk) for chunk in chunks])
 

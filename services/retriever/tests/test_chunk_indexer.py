@@ -21,7 +21,7 @@ from ragchat_common.consumer import DependencyUnavailable
 from ragchat_common.events import ChunkEmbedded, ChunkTopicEvent, PageRemoved
 from ragchat_common.settings import KafkaSettings, OpenSearchSettings
 from ragchat_common.topics import TopicSpec, ensure_topics
-from ragchat_retriever.domain.indexer import ChunkIndexer
+from ragchat_retriever.domain.indexer import ChunkIndexer, IndexerMetrics
 from ragchat_retriever.handlers.chunks import subscribe_chunk_indexing
 from ragchat_retriever.settings import RetrieverSettings
 from ragchat_retriever.store import create_opensearch
@@ -45,6 +45,9 @@ class Pipeline:
     client: AsyncOpenSearch
     indexer: ChunkIndexer
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    """The broker's registry (a new one per pipeline: a registry takes each metric once)."""
+    indexer_metrics: CollectorRegistry = field(default_factory=CollectorRegistry)
+    """The registry of ``indexer``'s metrics."""
 
     async def publish(self, chunks: Sequence[ChunkEmbedded | PageRemoved]) -> None:
         """Publish chunks (and page removals) keyed by page id, as the embedder does."""
@@ -136,9 +139,10 @@ async def pipeline(
     client = create_opensearch(opensearch)
     spec = settings.chunk_index()
     await ensure_chunk_index(client, spec)
-    indexer = ChunkIndexer(ChunkStore(client, spec.alias), image_vectors=False)
+    metrics = CollectorRegistry()
+    indexer = ChunkIndexer(ChunkStore(client, spec.alias), False, IndexerMetrics(metrics))
     try:
-        yield Pipeline(kafka, settings, topic, client, indexer)
+        yield Pipeline(kafka, settings, topic, client, indexer, indexer_metrics=metrics)
     finally:
         await client.indices.delete(index=spec.index)
         await client.close()
@@ -307,6 +311,14 @@ async def test_a_chunk_with_a_malformed_vector_is_dead_lettered_and_its_neighbou
     assert headers["x-dead-letter-reason"] == b"failed"
     assert b"ChunksRejected" in headers["x-error"]
     assert b"dimension" in headers["x-error"]
+    outcomes = {
+        outcome: pipeline.indexer_metrics.get_sample_value(
+            "ragchat_index_chunks_total", {"outcome": outcome}
+        )
+        for outcome in ("indexed", "rejected")
+    }
+    assert outcomes["rejected"] == 4.0, "its batch twice, then alone twice (max_attempts=2)"
+    assert outcomes["indexed"] >= 4.0
 
 
 def closed_port() -> int:
@@ -320,7 +332,11 @@ async def test_nothing_is_committed_while_opensearch_is_unreachable_and_all_is_i
     pipeline: Pipeline,
 ) -> None:
     unreachable = create_opensearch(OpenSearchSettings(url=f"http://127.0.0.1:{closed_port()}"))
-    stuck = ChunkIndexer(ChunkStore(unreachable, pipeline.settings.index_alias), False)
+    stuck = ChunkIndexer(
+        ChunkStore(unreachable, pipeline.settings.index_alias),
+        False,
+        IndexerMetrics(CollectorRegistry()),
+    )
     target = {"indexer": stuck}
     pauses = 0
     paused_twice = asyncio.Event()

@@ -15,6 +15,9 @@ consumer does with the batch:
 
 from __future__ import annotations
 
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from ragchat_common.consumer import DependencyUnavailable
 from ragchat_common.events import ChunkTopicEvent
 from ragchat_common.logs import get_logger
@@ -35,17 +38,41 @@ class ChunksRejected(Exception):
         self.failures = failures
 
 
+class IndexerMetrics:
+    """What the indexer did, for ``/metrics`` and the ingestion dashboard."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.chunks = Counter(
+            "ragchat_index_chunks_total",
+            "Chunks written to the index, by outcome (indexed, rejected, retried).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.stale_deleted = Counter(
+            "ragchat_index_stale_chunks_deleted_total",
+            "Chunks deleted because a re-crawl replaced them or their page was removed.",
+            registry=registry,
+        )
+        self.batch_seconds = Histogram(
+            "ragchat_index_batch_duration_seconds",
+            "Time to index one batch and delete what it replaces.",
+            registry=registry,
+        )
+
+
 class ChunkIndexer:
     """Indexes batches of ``chunk.embedded`` events idempotently, replacing re-crawled pages and
     dropping removed ones."""
 
-    def __init__(self, store: ChunkStore, image_vectors: bool) -> None:
+    def __init__(self, store: ChunkStore, image_vectors: bool, metrics: IndexerMetrics) -> None:
         self.store = store
         self.image_vectors = image_vectors
+        self.metrics = metrics
 
     async def index(self, events: list[ChunkTopicEvent]) -> None:
         """Index ``events`` (in arrival order), then delete the old chunks they replace or the
         pages they remove."""
+        started = time.perf_counter()
         pages = current_chunks([event.root for event in events])
         documents = {
             chunk.chunk_id: chunk_document(chunk, self.image_vectors)
@@ -53,6 +80,9 @@ class ChunkIndexer:
             for chunk in page.by_ordinal.values()
         }
         outcome = await self.store.index(documents)
+        self.metrics.chunks.labels("indexed").inc(len(outcome.indexed))
+        self.metrics.chunks.labels("rejected").inc(len(outcome.rejected))
+        self.metrics.chunks.labels("retried").inc(len(outcome.transient))
         if outcome.transient:
             raise DependencyUnavailable(
                 f"OpenSearch could not index {len(outcome.transient)} chunks now: "
@@ -61,6 +91,8 @@ class ChunkIndexer:
         deleted = 0
         for query in stale_chunks_queries(pages, set(outcome.indexed)):
             deleted += await self.store.delete_matching(query)
+        self.metrics.stale_deleted.inc(deleted)
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
         log.info(
             "chunks indexed",
             received=len(events),
