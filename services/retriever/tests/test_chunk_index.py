@@ -57,6 +57,7 @@ async def test_replicas_starting_together_create_the_index_once_with_its_mapping
     after = (await client.indices.get_settings(index=spec.index))[spec.index]["settings"]
     assert after["index"]["uuid"] == created["index"]["uuid"], "the index was created again"
     assert created["index"]["knn"] == "true"
+    assert created["index"]["refresh_interval"] == "1s", "search-idle shards stop refreshing"
     assert (created["index"]["number_of_shards"], created["index"]["number_of_replicas"]) == (
         "1",
         "0",

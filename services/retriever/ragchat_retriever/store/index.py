@@ -96,6 +96,9 @@ def chunk_index_body(spec: ChunkIndexSpec) -> dict[str, Any]:
                 "knn": True,
                 "number_of_shards": spec.shards,
                 "number_of_replicas": spec.replicas,
+                # Set explicitly so a shard without searches for a while (search-idle) keeps
+                # refreshing: the indexer's writes wait for a refresh before it deletes by query.
+                "refresh_interval": "1s",
             }
         },
         "mappings": {
