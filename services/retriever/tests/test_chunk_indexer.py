@@ -371,13 +371,12 @@ async def test_nothing_is_committed_while_opensearch_is_unreachable_and_all_is_i
     assert await pipeline.dead_letters() == []
 
 
-async def test_an_overloaded_index_pauses_consumption_until_it_takes_writes_again(
+async def test_a_write_blocked_index_pauses_consumption_until_it_takes_writes_again(
     pipeline: Pipeline,
 ) -> None:
-    """A flood-stage disk block answers every item with 429: retried, never dead-lettered."""
+    """Every item fails with a cluster block: the chunks wait, they are not dead-lettered."""
     alias = pipeline.settings.index_alias
-    blocked = {"index.blocks.read_only_allow_delete": True}
-    await pipeline.client.indices.put_settings(index=alias, body=blocked)
+    await pipeline.client.indices.put_settings(index=alias, body={"index.blocks.write": True})
     refusals: list[str] = []
     refused_twice = asyncio.Event()
 
@@ -390,15 +389,13 @@ async def test_an_overloaded_index_pauses_consumption_until_it_takes_writes_agai
                 refused_twice.set()
             raise
 
-    chunks = page_chunks(uuid4(), "https://a.example/full-disk", ["x", "y"])
+    chunks = page_chunks(uuid4(), "https://a.example/maintenance", ["x", "y"])
     await pipeline.publish(chunks)
     async with pipeline.consuming(index):
         async with asyncio.timeout(60):
             await refused_twice.wait()
         assert await pipeline.committed() is None
-        await pipeline.client.indices.put_settings(
-            index=alias, body={"index.blocks.read_only_allow_delete": None}
-        )
+        await pipeline.client.indices.put_settings(index=alias, body={"index.blocks.write": None})
         await pipeline.until_committed(len(chunks))
 
     assert "cluster_block_exception" in refusals[0]

@@ -12,6 +12,7 @@ from ragchat_retriever.domain.chunks import (
     current_chunks,
     stale_chunks_queries,
 )
+from ragchat_retriever.store.chunks import bulk_outcome
 from ragchat_retriever.store.index import ChunkIndexSpec, chunk_index_body
 
 from .chunk_factory import page_chunks
@@ -123,3 +124,30 @@ def test_the_image_vector_field_exists_only_when_image_vectors_are_on() -> None:
         "engine": "lucene",
         "space_type": "cosinesimil",
     }
+
+
+def test_bulk_items_are_sorted_into_indexed_retry_later_and_bad_data() -> None:
+    def item(chunk_id: str, status: int, error: str | None = None) -> dict[str, object]:
+        result: dict[str, object] = {"_index": "chunks-v1", "_id": chunk_id, "status": status}
+        if error:
+            result["error"] = {"type": error, "reason": f"{error} for {chunk_id}"}
+        return {"index": result}
+
+    outcome = bulk_outcome(
+        {
+            "errors": True,
+            "items": [
+                item("new", 201),
+                item("same", 200),
+                item("busy", 429, "es_rejected_execution_exception"),
+                item("shard", 503, "unavailable_shards_exception"),
+                item("blocked", 403, "cluster_block_exception"),
+                item("bad", 400, "mapper_parsing_exception"),
+            ],
+        }
+    )
+
+    assert outcome.indexed == ["new", "same"]
+    assert [f.chunk_id for f in outcome.transient] == ["busy", "shard", "blocked"]
+    assert [(f.chunk_id, f.status) for f in outcome.rejected] == [("bad", 400)]
+    assert outcome.rejected[0].reason.startswith("mapper_parsing_exception: ")

@@ -4,9 +4,10 @@ replace.
 A batch is handled once every chunk of it is indexed. What happens otherwise decides what the
 consumer does with the batch:
 
-- OpenSearch away, slow or overloaded (no connection, timeouts, 429/5xx for the request or for
-  single items): :class:`DependencyUnavailable`; consumption pauses and the batch is retried
-  until it goes through, and nothing of it is committed before.
+- OpenSearch away, slow, overloaded or not taking writes (no connection, timeouts, 429/5xx for
+  the request or for single items, an index write block): :class:`DependencyUnavailable`;
+  consumption pauses and the batch is retried until it goes through, and nothing of it is
+  committed before.
 - Some chunks rejected as bad data (a mapping error such as a vector of the wrong dimension):
   :class:`ChunksRejected` after the good chunks are indexed; the consumer retries, then isolates
   the bad chunk and dead-letters it, while its neighbours (indexed again, harmlessly: ids are

@@ -1,8 +1,9 @@
 """Writes to the chunks index: bulk indexing by chunk id, and deletions by query.
 
-Every call goes through the alias. Failures that say OpenSearch is away or overloaded (no
-connection, a timeout, HTTP 429 or 5xx) become :class:`DependencyUnavailable`, so the consumer
-pauses and retries instead of dead-lettering good chunks.
+Every call goes through the alias. Failures that say OpenSearch is away, overloaded or not taking
+writes (no connection, a timeout, HTTP 429 or 5xx, an index write block) become
+:class:`DependencyUnavailable`, so the consumer pauses and retries instead of dead-lettering good
+chunks.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ def is_transient(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+TRANSIENT_ITEM_ERRORS = frozenset({"cluster_block_exception"})
+"""Item errors that say the index cannot take writes now (a write block set by an operator, or
+the flood-stage disk block), whatever their status: the chunk is fine, the index is not."""
+
+
 @dataclass(frozen=True)
 class ItemFailure:
     """One document of a bulk request that OpenSearch did not index."""
@@ -42,7 +48,7 @@ class BulkOutcome:
     rejected: list[ItemFailure] = field(default_factory=list)
 
 
-def _outcome(response: dict[str, Any]) -> BulkOutcome:
+def bulk_outcome(response: dict[str, Any]) -> BulkOutcome:
     """Sort the items of a bulk response into indexed, transiently failed and rejected."""
     outcome = BulkOutcome()
     for item in response["items"]:
@@ -57,7 +63,8 @@ def _outcome(response: dict[str, Any]) -> BulkOutcome:
         if caused_by:
             reason += f" (caused by {caused_by.get('type')}: {caused_by.get('reason')})"
         failure = ItemFailure(result["_id"], status, reason)
-        (outcome.transient if is_transient(status) else outcome.rejected).append(failure)
+        transient = is_transient(status) or error.get("type") in TRANSIENT_ITEM_ERRORS
+        (outcome.transient if transient else outcome.rejected).append(failure)
     return outcome
 
 
@@ -93,7 +100,7 @@ class ChunkStore:
         for chunk_id, document in documents.items():
             body += [{"index": {"_index": self.alias, "_id": chunk_id}}, document]
         response = await _reachable(lambda: self.client.bulk(body=body, refresh="wait_for"))
-        return _outcome(response)
+        return bulk_outcome(response)
 
     async def delete_matching(self, query: dict[str, Any]) -> int:
         """Delete every chunk ``query`` matches; the number deleted.
