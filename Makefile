@@ -8,7 +8,9 @@ RAGCHAT_CACHE_DIR ?= $(HOME)/.cache/ragchat
 UV_VERSION := 0.13.9
 UV := $(RAGCHAT_CACHE_DIR)/uv-$(UV_VERSION)/bin/uv
 LOCAL := deploy/local
-PYTEST := $(UV) run --frozen pytest
+# Every command sees the same settings as the local scripts (ports, URLs), overridable from the env.
+WITH_ENV := source $(LOCAL)/env.sh &&
+PYTEST := $(WITH_ENV) $(UV) run --frozen pytest
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 
 .PHONY: help install up down status test test-unit test-integration test-e2e lint format proto
@@ -26,9 +28,9 @@ install: $(UV) ## Python environment of every service (uv, from uv.lock) and Deb
 
 up: install ## Start infrastructure and all six services, then print where the gateway listens
 	$(LOCAL)/infra.sh up
-	$(UV) run --frozen ragchat-topics
+	$(WITH_ENV) $(UV) run --frozen ragchat-topics
 	$(LOCAL)/services.sh up
-	@source $(LOCAL)/env.sh; echo "ragchat gateway: http://127.0.0.1:$${GATEWAY_HTTP_PORT:-8080}  (make status, make down)"
+	@$(WITH_ENV) echo "ragchat gateway: http://127.0.0.1:$${GATEWAY_HTTP_PORT:-8080}  (make status, make down)"
 
 down: ## Stop the services and the infrastructure this project started
 	$(LOCAL)/services.sh down
