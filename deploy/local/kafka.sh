@@ -28,7 +28,7 @@ component_install() {
   trap 'rm -rf "$tmp"' EXIT
   mvn_run -f "$LOCAL_SCRIPTS_DIR/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
     dependency:copy-dependencies -DoutputDirectory="$tmp/libs"
-  mv -T "$tmp" "$KAFKA_HOME"
+  install_into_place "$tmp" "$KAFKA_HOME"
   trap - EXIT
 }
 

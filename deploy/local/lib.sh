@@ -13,6 +13,9 @@ LOCAL_SCRIPTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=env.sh
 source "$LOCAL_SCRIPTS_DIR/env.sh"
 
+# The service user must read what root creates here, whatever the caller's umask.
+umask 022
+
 RUN_DIR="$RAGCHAT_LOCAL_DIR/run"
 LOG_DIR="$RAGCHAT_LOCAL_DIR/logs"
 DATA_DIR="$RAGCHAT_LOCAL_DIR/data"
@@ -69,6 +72,15 @@ mvn_run() {
   fi
 }
 
+# install_into_place DIR TARGET: renames a completed install into the cache. Another clone may
+# have finished the same install first: then its copy is kept and ours dropped.
+install_into_place() {
+  if ! mv -T "$1" "$2" 2>/dev/null; then
+    [[ -d $2 ]] || die "could not move $1 to $2"
+    rm -rf "$1"
+  fi
+}
+
 # --- the unprivileged user for PostgreSQL and OpenSearch ------------------------------------------
 
 ensure_service_user() {
@@ -119,11 +131,13 @@ grant_traverse() {
 
 # --- processes and ports --------------------------------------------------------------------------
 
-# A killed server is an orphan that PID 1 may reap late: a zombie counts as gone.
+# A killed server is an orphan that PID 1 may reap late: a zombie counts as gone. Reads /proc
+# (minimal images have no ps); the state is the field after the parenthesised command name.
 process_alive() {
-  local state
-  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ $state != *Z* ]]
+  local stat
+  { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
 }
 
 # Prints the pid from the pid file if that process is alive and is ours (its command line holds
@@ -173,13 +187,11 @@ wait_healthy() {
 stop_process() {
   local pid=$1 deadline=$((SECONDS + INFRA_STOP_TIMEOUT))
   kill "-${STOP_SIGNAL:-TERM}" "$pid" 2>/dev/null || true
-  while process_alive "$pid"; do
-    if ((SECONDS >= deadline)); then
-      log "pid $pid still running after ${INFRA_STOP_TIMEOUT}s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    sleep 0.2
-  done
+  while process_alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+  process_alive "$pid" || return 0
+  log "pid $pid still running after ${INFRA_STOP_TIMEOUT}s: SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  while process_alive "$pid"; do sleep 0.2; done
 }
 
 # --- subcommands ----------------------------------------------------------------------------------
@@ -198,6 +210,8 @@ component_up() {
   if port_open "$PORT"; then
     die "port $PORT is in use by a process we did not start: $(ss -Hltnp "sport = :$PORT")"
   fi
+  # One previous log is kept, so a failure's tail shows this start only.
+  [[ -f $(log_file) ]] && mv -f "$(log_file)" "$(log_file).1"
   component_install
   component_configure
   # The server must not inherit the lock (fd 9): a daemon would hold it for its whole life.

@@ -40,8 +40,9 @@ mvn_copy() {
 # ships only transport-netty4. A module is its jar plus runtime dependencies (minus jars the server
 # already has in lib/, which would fail OpenSearch's jar-hell check), a plugin descriptor and a
 # security policy; the values below are those of the full distribution. lang-painless is required
-# (k-NN extends it); analysis-common (language analyzers), mapper-extras and reindex
-# (_delete_by_query, _reindex) are there because the services use them.
+# (k-NN extends it); analysis-common (the retriever's "english" analyzer), reindex (its
+# _delete_by_query and _reindex) and mapper-extras (common field types) make this node behave like
+# the full distribution that docker-compose and Helm run.
 install_module() {
   local home=$1 name=$2 artifact=$3 class=$4 extended=$5 jar
   shift 5
@@ -89,11 +90,14 @@ install_distribution() {
   install_module "$home" reindex reindex-client org.opensearch.index.reindex.ReindexPlugin "" \
     'permission java.net.SocketPermission "*", "connect";'
   rm -rf "$home/.module-jars"
-  OPENSEARCH_JAVA_HOME=$(java_home) "$home/bin/opensearch-plugin" install --batch \
-    "file://$tmp/opensearch-knn-$KNN_VERSION.zip" >>"$LOG_DIR/opensearch-install.log" 2>&1
+  if ! OPENSEARCH_JAVA_HOME=$(java_home) "$home/bin/opensearch-plugin" install --batch \
+    "file://$tmp/opensearch-knn-$KNN_VERSION.zip" >>"$LOG_DIR/opensearch-install.log" 2>&1; then
+    show_log_tail "$LOG_DIR/opensearch-install.log"
+    die "installing the k-NN plugin failed"
+  fi
   # The service user reads it: mktemp made the parent 0700, and root's umask may be strict.
   chmod -R a+rX "$home"
-  mv -T "$home" "$OPENSEARCH_HOME"
+  install_into_place "$home" "$OPENSEARCH_HOME"
   rm -rf "$tmp"
   trap - EXIT
 }

@@ -21,8 +21,8 @@ SOCKET_DIR="$RUN_DIR/postgres"
 find_pg_bin() {
   if [[ -f $PGDATA/PG_VERSION ]]; then
     echo "/usr/lib/postgresql/$(<"$PGDATA/PG_VERSION")/bin"
-  else
-    find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -n1
+  elif [[ -d /usr/lib/postgresql ]]; then
+    find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin | sort -V | tail -n1
   fi
 }
 PG_BIN=$(find_pg_bin)
@@ -101,7 +101,7 @@ component_start() {
 }
 
 component_healthy() {
-  "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$POSTGRES_PORT"
+  [[ -x $PG_BIN/pg_isready ]] && "$PG_BIN/pg_isready" --quiet --host=127.0.0.1 --port="$POSTGRES_PORT"
 }
 
 component_main "$@"

@@ -9,7 +9,7 @@ COMPONENT=redis
 PORT=$REDIS_PORT
 START_TIMEOUT=$REDIS_START_TIMEOUT
 # Redis rewrites its process title to "redis-server <bind>:<port>".
-PROCESS_MARKER="127.0.0.1:$REDIS_PORT"
+PROCESS_MARKER="redis-server"
 REDIS_CONF="$CONF_DIR/redis/redis.conf"
 
 component_install() {
