@@ -71,4 +71,4 @@ def create_app(
 def run() -> None:
     """Start the embedder (console script ``ragchat-embedder``)."""
     settings = EmbedderSettings()
-    serve(create_app(settings))
+    serve(create_app(settings, *settings.topics()))

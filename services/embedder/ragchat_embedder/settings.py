@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 from ragchat_common.consumer import RetryPolicy
 from ragchat_common.settings import KafkaSettings, ServiceSettings
+from ragchat_common.topics import CHUNK_EMBEDDED, PAGE_PARSED, TopicSpec
 
 
 class EmbedderSettings(ServiceSettings):
@@ -18,6 +19,9 @@ class EmbedderSettings(ServiceSettings):
     http_port: int = 8083
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     group_id: str = "embedder"
+    # Topics (defaults are the platform's; tests and benchmarks run pipelines on their own).
+    input_topic: str = PAGE_PARSED.name
+    output_topic: str = CHUNK_EMBEDDED.name
 
     # Chunking, in tokens of the text model's own tokenizer. 200 leaves room for the title and
     # heading line inside the model's 256-token window; 40 tokens of overlap (whole sentences)
@@ -55,6 +59,13 @@ class EmbedderSettings(ServiceSettings):
         if self.chunk_overlap_tokens >= self.chunk_tokens:
             raise ValueError("chunk_overlap_tokens must be smaller than chunk_tokens")
         return self
+
+    def topics(self) -> tuple[TopicSpec, TopicSpec]:
+        """The topic pages come from and the topic chunks go to."""
+        return (
+            TopicSpec(self.input_topic, PAGE_PARSED.partitions),
+            TopicSpec(self.output_topic, CHUNK_EMBEDDED.partitions),
+        )
 
     def retry_policy(self) -> RetryPolicy:
         """How often a failing page is retried before it goes to ``page.parsed.dlq``."""

@@ -37,7 +37,9 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
         settings.image_vectors,
         IndexerMetrics(runtime.registry),
     )
-    subscribe_chunk_indexing(broker, indexer.index, settings, runtime.registry)
+    subscribe_chunk_indexing(
+        broker, indexer.index, settings, runtime.registry, settings.indexer_source()
+    )
     runtime.serve_grpc(settings, registrars=[], service_names=[])
     return runtime.http_app("ragchat retriever")
 

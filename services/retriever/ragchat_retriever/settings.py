@@ -4,6 +4,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from ragchat_common.consumer import RetryPolicy
 from ragchat_common.settings import GrpcServiceSettings, KafkaSettings, OpenSearchSettings
+from ragchat_common.topics import CHUNK_EMBEDDED, TopicSpec
 
 from ragchat_retriever.store.index import ChunkIndexSpec
 
@@ -27,6 +28,8 @@ class RetrieverSettings(GrpcServiceSettings):
     image_vectors: bool = False
     """Index 512-d CLIP image vectors; on only where the embedder has a CLIP model."""
 
+    indexer_topic: str = CHUNK_EMBEDDED.name
+    """The topic of embedded chunks (the platform's by default; tests use their own)."""
     indexer_group_id: str = "retriever-indexer"
     indexer_batch_max_records: int = Field(default=256, ge=1)
     """Flush when this many chunks are collected ..."""
@@ -46,6 +49,10 @@ class RetrieverSettings(GrpcServiceSettings):
             replicas=self.index_replicas,
             image_vectors=self.image_vectors,
         )
+
+    def indexer_source(self) -> TopicSpec:
+        """The topic the indexer consumes."""
+        return TopicSpec(self.indexer_topic, CHUNK_EMBEDDED.partitions)
 
     def indexer_retry(self) -> RetryPolicy:
         """How the indexer retries a batch before isolating and dead-lettering bad chunks."""
