@@ -54,6 +54,11 @@ class EmbedderSettings(ServiceSettings):
     ocr_padding_px: int = Field(default=32, ge=0)
     clip_model_path: Path | None = None
 
+    # Pages too large for one message are served by the scraper (``body_ref``); only references
+    # under this base URL (the scraper's internal address, SCRAPER_PUBLIC_URL there) are followed.
+    scraper_url: str = "http://127.0.0.1:8082"
+    page_body_timeout_s: float = Field(default=30.0, gt=0)
+
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "EmbedderSettings":
         if self.chunk_overlap_tokens >= self.chunk_tokens:

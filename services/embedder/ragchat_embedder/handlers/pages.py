@@ -5,6 +5,7 @@ fetched, read (OCR) and given CLIP vectors, every chunk of the batch is embedded
 call, and one :class:`ChunkEmbedded` per chunk (or one :class:`PageRemoved` for a page without
 chunks) is published with the page id as key. The handler returns only once Kafka acknowledged
 every one of them, so the consumer commits the batch's offsets only after its output is durable.
+A page too large for one message (``body_ref``) is completed from the scraper before chunking.
 A failing page is retried and then dead-lettered to ``page.parsed.dlq`` by the common consumer.
 """
 
@@ -30,6 +31,7 @@ from ragchat_embedder.domain.pages import (
     page_events,
 )
 from ragchat_embedder.encoders.loaded import EmbedderModels, Loaded
+from ragchat_embedder.handlers.bodies import PageBodyReader
 from ragchat_embedder.image_fetch import FetchedImage, ImageFetcher
 from ragchat_embedder.settings import EmbedderSettings
 
@@ -37,7 +39,7 @@ log = get_logger(__name__)
 
 
 class PageBodyNotInline(ValueError):
-    """The page's text was stored by reference, which this embedder cannot read."""
+    """A page still passed by reference reached chunking (its body was not fetched first)."""
 
 
 @dataclass(frozen=True)
@@ -215,10 +217,12 @@ def subscribe_page_embedder(
     source: TopicSpec = PAGE_PARSED,
     target: TopicSpec = CHUNK_EMBEDDED,
 ) -> None:
-    """Consume ``source`` in batches and publish each batch's chunks to ``target``."""
+    """Consume ``source`` in batches and publish each batch's chunks to ``target``; pages passed
+    by reference get their body from the scraper first."""
+    bodies = PageBodyReader(settings.scraper_url, settings.page_body_timeout_s)
 
     async def handle(pages: list[PageParsed]) -> None:
-        messages = await embedder.messages_for(pages)
+        messages = await embedder.messages_for(await bodies.inline(latest_versions(pages)))
         await publish_messages(broker, target.name, messages)
 
     subscribe_reliably_in_batches(
