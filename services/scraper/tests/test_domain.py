@@ -56,6 +56,11 @@ def test_scope_keeps_to_seed_host_and_directory() -> None:
         boundary.refusal("https://docs.example/guide/private/x", 1) == "matches an exclude pattern"
     )
     assert boundary.refusal("https://docs.example/guide/deep", 3) == "deeper than max depth 2"
+    # Without the depth: what the URL alone decides (the verdict recorded for out-of-scope links).
+    assert boundary.url_refusal("https://docs.example/guide/deep") is None
+    assert boundary.url_refusal("https://other.example/guide/x") == (
+        "outside the crawl's hosts and path prefixes"
+    )
 
 
 def test_include_patterns_must_match_and_bad_patterns_are_refused() -> None:

@@ -116,12 +116,14 @@ class CrawlRun:
         self.settings = tools.settings
         self.counts: Counter[PageStatus] = Counter()
         self.seen: set[str] = set()
+        self.out_of_scope: set[str] = set()
         self.queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
         self.truncated = False
         self.current_url: str | None = None
         self.started = time.monotonic()
         self.processed = 0
         self.boundary: CrawlBoundary | None = None
+        self.unread_sitemaps: list[str] = []
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -140,7 +142,9 @@ class CrawlRun:
         else:
             await self._discover(self.job.seeds, depth=0, check_scope=False)
         if not self.seen:
-            return await self._finish(CrawlState.FAILED, "no page to crawl")
+            return await self._finish(
+                CrawlState.FAILED, "; ".join(["no page to crawl", *self.unread_sitemaps])
+            )
         cancelled = asyncio.Event()
         lost = asyncio.Event()
         workers = [asyncio.create_task(self._work()) for _ in range(self.settings.fetchers)]
@@ -166,6 +170,9 @@ class CrawlRun:
 
     async def _load_frontier(self) -> None:
         for record in await self.store.records(self.job.id):
+            if record.status is PageStatus.OUT_OF_SCOPE:
+                self.out_of_scope.add(record.url)
+                continue
             self.seen.add(record.url)
             self.counts[record.status] += 1
             if record.status is PageStatus.DISCOVERED:
@@ -231,11 +238,13 @@ class CrawlRun:
     # -- discovery ---------------------------------------------------------------------------
 
     async def _discover(self, links: list[str], depth: int, *, check_scope: bool = True) -> None:
-        """Admit new in-scope links to the frontier; record links to refused addresses."""
+        """Admit new in-scope links to the frontier; record links to refused addresses and links
+        out of the crawl's scope (with the reason)."""
         assert self.boundary is not None
         admitted: list[tuple[str, int]] = []
+        outside: list[tuple[str, int, str]] = []
         for link in links:
-            if link in self.seen:
+            if link in self.seen or link in self.out_of_scope:
                 continue
             try:
                 self.tools.policy.check_url(link)
@@ -246,13 +255,23 @@ class CrawlRun:
                 )
                 self.counts[PageStatus.REFUSED_SSRF] += 1
                 continue
-            if check_scope and self.boundary.refusal(link, depth) is not None:
-                continue
+            if check_scope:
+                # A link too deep here may be found again on a shorter path: not recorded. What
+                # depends on the URL alone (host, path prefix, patterns) is final and recorded.
+                if depth > self.boundary.max_depth:
+                    continue
+                refusal = self.boundary.url_refusal(link)
+                if refusal is not None:
+                    self.out_of_scope.add(link)
+                    outside.append((link, depth, f"out of scope: {refusal}"))
+                    continue
             if len(self.seen) >= self.boundary.max_pages:
                 self.truncated = True
                 break
             self.seen.add(link)
             admitted.append((link, depth))
+        for reason, group in _by_reason(outside).items():
+            await self.store.discover(self.job.id, group, PageStatus.OUT_OF_SCOPE, reason)
         depths = dict(admitted)
         for url in await self.store.discover(self.job.id, admitted, PageStatus.DISCOVERED, None):
             self.counts[PageStatus.DISCOVERED] += 1
@@ -277,18 +296,28 @@ class CrawlRun:
             visited.add(source)
             fetched = await self.fetcher.fetch_raw(source)
             if fetched.outcome is not Outcome.OK:
-                log.warning("sitemap not read", url=source, reason=fetched.reason)
+                status = FETCH_FAILURES.get(fetched.outcome, PageStatus.FAILED)
+                await self._unread_sitemap(source, status, fetched.reason or fetched.outcome.value)
                 continue
             try:
                 document = parse_sitemap(fetched.body)
             except InvalidSitemap as exc:
-                log.warning("sitemap not read", url=source, reason=str(exc))
+                await self._unread_sitemap(source, PageStatus.FAILED, str(exc))
                 continue
             pages = [c for c in (canonicalize(u) for u in document.pages) if c is not None]
             await self._discover(pages, depth=0)
             pending.extend(
                 (c, level + 1) for c in (canonicalize(u) for u in document.sitemaps) if c
             )
+
+    async def _unread_sitemap(self, url: str, status: PageStatus, reason: str) -> None:
+        """Record a sitemap that could not be read, so the crawl says why its pages are missing."""
+        log.warning("sitemap not read", url=url, reason=reason, crawl_id=str(self.job.id))
+        self.unread_sitemaps.append(f"sitemap {url} not read: {reason}")
+        recorded = await self.store.discover(
+            self.job.id, [(url, 0)], status, f"sitemap not read: {reason}"
+        )
+        self.counts[status] += len(recorded)
 
     # -- visiting a URL ----------------------------------------------------------------------
 
@@ -523,6 +552,14 @@ class CrawlRun:
             if any(root.contains(page.url) for root in self.boundary.roots):
                 log.info("page disappeared", url=page.url, crawl_id=str(self.job.id))
                 await self._publish_deletion(page)
+
+
+def _by_reason(links: list[tuple[str, int, str]]) -> dict[str, list[tuple[str, int]]]:
+    """Links with their depths, grouped by the reason they were refused."""
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for url, depth, reason in links:
+        groups.setdefault(reason, []).append((url, depth))
+    return groups
 
 
 async def run_crawl(job: CrawlJob, tools: CrawlTools) -> CrawlState | None:

@@ -70,6 +70,10 @@ class CrawlBoundary:
         """Why ``url`` found at ``depth`` is out of scope, or ``None`` when it is in scope."""
         if depth > self.max_depth:
             return f"deeper than max depth {self.max_depth}"
+        return self.url_refusal(url)
+
+    def url_refusal(self, url: str) -> str | None:
+        """Why ``url`` is out of scope wherever it is found (host, path prefix, patterns)."""
         if not any(root.contains(url) for root in self.roots):
             return "outside the crawl's hosts and path prefixes"
         if self.include and not any(p.search(url) for p in self.include):

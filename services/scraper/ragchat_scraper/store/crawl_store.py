@@ -75,6 +75,7 @@ class PageRecord:
     status: PageStatus
     reason: str | None
     page_id: str | None
+    rendered: bool = False
 
 
 class CrawlStore:
@@ -235,12 +236,14 @@ class CrawlStore:
                     crawl_pages.c.status,
                     crawl_pages.c.reason,
                     crawl_pages.c.page_id,
+                    crawl_pages.c.rendered,
                 )
                 .where(crawl_pages.c.crawl_id == crawl_id)
                 .order_by(crawl_pages.c.depth, crawl_pages.c.discovered_at)
             )
             return [
-                PageRecord(r.url, r.depth, PageStatus(r.status), r.reason, r.page_id) for r in rows
+                PageRecord(r.url, r.depth, PageStatus(r.status), r.reason, r.page_id, r.rendered)
+                for r in rows
             ]
 
     async def status_counts(self, crawl_id: UUID) -> Counter[PageStatus]:

@@ -2,7 +2,8 @@
 
 - ``crawls``: one row per submitted crawl; its lease says which replica runs it (a crawl whose
   lease ran out, because its replica died, is picked up and resumed by another).
-- ``crawl_pages``: every URL a crawl admitted, with what happened to it (status and reason).
+- ``crawl_pages``: every URL a crawl admitted, with what happened to it (status and reason), and
+  the links it found out of its scope (``out_of_scope``, with the rule that left them out).
 - ``crawl_claims``: per crawl, the first URL that claimed a content hash or a page id, so a second
   URL with the same content (or the same canonical page) is a duplicate.
 - ``pages``: the latest known state of each page of a knowledge base (validators for conditional
@@ -46,6 +47,7 @@ class PageStatus(StrEnum):
     DUPLICATE = "duplicate"
     SKIPPED = "skipped"
     GONE = "gone"
+    OUT_OF_SCOPE = "out_of_scope"
 
 
 crawls = Table(
