@@ -26,6 +26,7 @@ from ragchat_common.settings import (
     PostgresSettings,
     RedisSettings,
 )
+from ragchat_common.topics import ensure_topics
 
 ROOT = Path(__file__).resolve().parent
 INFRA_SCRIPT = ROOT / "deploy" / "local" / "infra.sh"
@@ -74,6 +75,13 @@ def redis_settings() -> RedisSettings:
     url = urlparse(settings.url)
     _ensure("redis", url.hostname or "127.0.0.1", url.port or 6379)
     return settings
+
+
+@pytest.fixture(scope="session")
+async def standard_topics(kafka: KafkaSettings) -> KafkaSettings:
+    """Kafka with every topic of the design created, as ``ragchat-topics`` does for ``make up``."""
+    await ensure_topics(kafka.bootstrap_servers)
+    return kafka
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from ragchat_common.events import CrawlMode, CrawlScope, CrawlState, UrlSubmitted, page_id_for
+from ragchat_common.events import CrawlMode, CrawlScope, CrawlState, UrlSubmitted
 from ragchat_common.settings import (
     KafkaSettings,
     OpenSearchSettings,
@@ -27,6 +27,7 @@ from ragchat_common.settings import (
     RedisSettings,
 )
 
+from tests.harness.checks import assert_well_formed, chunks_by_url
 from tests.harness.pipeline import Infrastructure, IngestionPipeline, running_pipeline
 from tests.harness.sites import (
     ABOUT_TEXT,
@@ -89,26 +90,6 @@ async def crawl(
         )
     )
     return crawl_id, await pipeline.crawl_end(crawl_id, CRAWL_WITHIN_S)
-
-
-def chunks_by_url(chunks: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The index's chunks grouped by page URL, each page's in ordinal order."""
-    pages: dict[str, list[dict[str, Any]]] = {}
-    for chunk in sorted(chunks, key=lambda c: (c["url"], c["ordinal"])):
-        pages.setdefault(chunk["url"], []).append(chunk)
-    return pages
-
-
-def assert_well_formed(chunks: list[dict[str, Any]], kb_id: UUID) -> None:
-    """Every chunk once under its own id; each page's ordinals 0..n-1 with n its chunk_count;
-    the page id is the one the contract derives from the knowledge base and the URL."""
-    ids = [c["chunk_id"] for c in chunks]
-    assert len(ids) == len(set(ids))
-    assert all(c["_id"] == c["chunk_id"] for c in chunks)
-    for url, page in chunks_by_url(chunks).items():
-        assert {c["page_id"] for c in page} == {page_id_for(kb_id, url)}
-        assert [c["ordinal"] for c in page] == list(range(len(page)))
-        assert {c["chunk_count"] for c in page} == {len(page)}
 
 
 async def test_recursive_crawl_indexes_exactly_the_admitted_pages(

@@ -55,12 +55,11 @@ def _answers_200(port: int, path: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def stack(kafka, opensearch, postgres, redis_settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def stack(standard_topics, opensearch, postgres, redis_settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """The running stack, or one started (and stopped afterwards) by ``services.sh``."""
     if all(_answers_200(port, "/healthz") for port in HTTP_PORTS.values()):
         yield
         return
-    subprocess.run([sys.executable, "-m", "ragchat_common.topics"], check=True)
     subprocess.run([str(SERVICES_SCRIPT), "up"], check=True)
     try:
         yield
@@ -107,7 +106,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_sigterm_stops_a_service_cleanly(kafka, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sigterm_stops_a_service_cleanly(standard_topics, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     port = _free_port()
     log_path = tmp_path / "embedder.log"
     env = {**os.environ, "EMBEDDER_HTTP_PORT": str(port)}

@@ -218,6 +218,7 @@ class IngestionPipeline:
     scraper_env: Mapping[str, str] = field(default_factory=dict)
     embedder_env: Mapping[str, str] = field(default_factory=dict)
     retriever_env: Mapping[str, str] = field(default_factory=dict)
+    only: tuple[str, ...] = SERVICES
     services: dict[str, ServiceProcess] = field(default_factory=dict)
 
     # -- setting up ------------------------------------------------------------------------
@@ -276,14 +277,15 @@ class IngestionPipeline:
         )
 
     async def start(self) -> None:
-        """Create the topics, start the three services and wait until each is ready."""
+        """Create the topics, start the services (all three unless ``only`` says fewer) and wait
+        until each is ready."""
         await self.create_topics()
         extras = {
             "scraper": self.scraper_env,
             "embedder": self.embedder_env,
             "retriever": self.retriever_env,
         }
-        for name in SERVICES:
+        for name in self.only:
             env = self._env(name, extras[name])
             self.services[name] = ServiceProcess(
                 name,
@@ -292,7 +294,7 @@ class IngestionPipeline:
                 self.workdir / f"{self.names.suffix}-{name}.log",
             )
             self.services[name].start()
-        for name in SERVICES:
+        for name in self.only:
             await self.services[name].wait_ready()
 
     async def restart(self, *names: str) -> None:
@@ -366,6 +368,28 @@ class IngestionPipeline:
             await reader.stop()
         raise PipelineError(f"crawl {crawl_id} did not end within {within_s:.0f} s\n{self.logs()}")
 
+    async def last_progress(self, crawl_id: UUID) -> CrawlProgress | None:
+        """The crawl's latest progress event so far (``None`` before the first)."""
+        ends = await self._end_offsets(self.names.progress)
+        reader = AIOKafkaConsumer(bootstrap_servers=self.infra.kafka.bootstrap_servers)
+        await reader.start()
+        latest: CrawlProgress | None = None
+        try:
+            partitions = [tp for tp, end in ends.items() if end > 0]
+            reader.assign(partitions)
+            await reader.seek_to_beginning(*partitions)
+            for tp in partitions:
+                while await reader.position(tp) < ends[tp]:
+                    for record in (await reader.getmany(tp, timeout_ms=2000)).get(tp, []):
+                        progress = CrawlProgress.model_validate_json(record.value)
+                        if progress.crawl_id == crawl_id and (
+                            latest is None or progress.occurred_at >= latest.occurred_at
+                        ):
+                            latest = progress
+        finally:
+            await reader.stop()
+        return latest
+
     # -- consumer lag: the index has settled when every stage consumed everything ----------
 
     async def _end_offsets(self, topic: TopicSpec) -> dict[TopicPartition, int]:
@@ -420,6 +444,28 @@ class IngestionPipeline:
         except PipelineError as exc:
             raise PipelineError(f"{exc}\n{self.logs()}") from None
         await self.refresh()
+
+    async def time_span(self, topic: TopicSpec) -> tuple[float, float] | None:
+        """Wall-clock times (s) of the first and the last message of ``topic``; ``None`` if empty.
+
+        Kafka stamps each record with its producer's clock (this machine's), so these compare
+        with :func:`time.time`.
+        """
+        ends = await self._end_offsets(topic)
+        reader = AIOKafkaConsumer(bootstrap_servers=self.infra.kafka.bootstrap_servers)
+        await reader.start()
+        stamps: list[int] = []
+        try:
+            for tp, end in ends.items():
+                if end == 0:
+                    continue
+                reader.assign([tp])
+                for offset in (await reader.beginning_offsets([tp]))[tp], end - 1:
+                    reader.seek(tp, offset)
+                    stamps.append((await reader.getone(tp)).timestamp)
+        finally:
+            await reader.stop()
+        return (min(stamps) / 1000, max(stamps) / 1000) if stamps else None
 
     async def message_count(self, topic: TopicSpec) -> int:
         """Messages ever written to ``topic`` (the sum of its partitions' end offsets)."""
@@ -523,6 +569,7 @@ async def running_pipeline(
     scraper_env: Mapping[str, str] | None = None,
     embedder_env: Mapping[str, str] | None = None,
     retriever_env: Mapping[str, str] | None = None,
+    only: tuple[str, ...] = SERVICES,
 ) -> AsyncIterator[IngestionPipeline]:
     """A started pipeline with a scraper database of its own; everything it made is removed
     afterwards (processes, index, topics, database)."""
@@ -541,6 +588,7 @@ async def running_pipeline(
         scraper_env or {},
         embedder_env or {},
         retriever_env or {},
+        only,
     )
     try:
         await pipeline.start()
