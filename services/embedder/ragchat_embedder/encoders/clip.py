@@ -31,14 +31,23 @@ class ClipImageEncoder:
     @classmethod
     def load(cls, path: Path, device: str) -> ClipImageEncoder:
         """Load model and image processor from ``path`` (blocking, local files only)."""
-        model = CLIPModel.from_pretrained(path, local_files_only=True).to(device).eval()
-        processor = AutoImageProcessor.from_pretrained(path, local_files_only=True)
+        model = CLIPModel.from_pretrained(path, local_files_only=True)
+        # transformers types ``PreTrainedModel.to`` through a decorator whose stub loses ``self``,
+        # so a device string reads as the model argument; at run time this is ``nn.Module.to``.
+        model = model.to(device).eval()  # type: ignore[arg-type]
+        # AutoImageProcessor.from_pretrained has no annotations in transformers.
+        processor = AutoImageProcessor.from_pretrained(  # type: ignore[no-untyped-call]
+            path, local_files_only=True
+        )
         return cls(model, processor, device, path)
 
     @property
     def dimensions(self) -> int:
         """Length of an image vector (512 for the usual CLIP models)."""
-        return int(self.model.config.projection_dim)
+        dimensions = self.model.config.projection_dim
+        if dimensions is None:
+            raise ValueError(f"the CLIP model at {self.path} declares no projection_dim")
+        return int(dimensions)
 
     def encode(self, images: Sequence[Image]) -> NDArray[np.float32]:
         """Unit-length vectors of ``images``, one row each (blocking)."""

@@ -55,7 +55,10 @@ class TextEncoder:
     @property
     def max_tokens(self) -> int:
         """The longest input the model reads (special tokens included)."""
-        return int(self.model.max_seq_length)
+        length = self.model.max_seq_length
+        if length is None:
+            raise ValueError("the text model declares no maximum sequence length")
+        return int(length)
 
     def encode(self, passages: Sequence[str]) -> NDArray[np.float32]:
         """Unit-length vectors of ``passages``, one row each (blocking)."""
