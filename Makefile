@@ -36,9 +36,8 @@ down: ## Stop the services and the infrastructure this project started
 	$(LOCAL)/services.sh down
 	$(LOCAL)/infra.sh down
 
-status: ## Show each process with its health
-	@$(LOCAL)/infra.sh status
-	@$(LOCAL)/services.sh status
+status: ## Show each process with its health (fails when one is down or unhealthy)
+	@rc=0; $(LOCAL)/infra.sh status || rc=1; $(LOCAL)/services.sh status || rc=1; exit $$rc
 
 test: install lint ## Lint, then every test against real Kafka, OpenSearch, PostgreSQL and Redis
 	$(LOCAL)/infra.sh up
@@ -66,3 +65,16 @@ format: install ## Apply ruff's fixes and formatting
 
 proto: install ## Regenerate the gRPC stubs from proto/
 	$(UV) run --frozen python proto/generate.py
+
+.PHONY: bench bench-ingest test-ingest-full
+
+bench: bench-ingest ## Every benchmark (each prints a table and a last BENCH line)
+
+bench-ingest: install ## Ingestion throughput on Debian's python3-doc (FULL=1: all ~530 pages)
+	$(LOCAL)/infra.sh up
+	$(LOCAL)/python3-doc.sh up
+	$(UV) run --frozen python -m bench.ingest $(if $(FULL),--full,)
+
+test-ingest-full: install ## The python3-doc end-to-end test on the whole site (long on CPU)
+	$(LOCAL)/infra.sh up
+	RAGCHAT_E2E_FULL_SITE=1 $(PYTEST) -m e2e tests/e2e/test_ingestion_python_docs.py

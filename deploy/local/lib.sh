@@ -241,8 +241,11 @@ component_down() {
 # One line: name, pid or "stopped", port, health. Fails when unhealthy.
 component_status() {
   local pid health=ok rc=0
-  pid=$(running_pid) || pid=stopped
-  component_healthy || { health=unhealthy; rc=1; }
+  if pid=$(running_pid); then
+    component_healthy || { health=unhealthy; rc=1; }
+  else
+    pid=stopped health=- rc=1
+  fi
   printf '%-10s %-8s %-6s %s\n' "$COMPONENT" "$pid" "$PORT" "$health"
   return "$rc"
 }
