@@ -27,6 +27,13 @@ if _version_not_supported:
 
 class AuthServiceStub:
     """Identity and access decisions. Every service asks this one place, so the rules live in one table.
+
+    Calls that act for someone take the caller's `Principal` as `actor`: the one VerifyToken or
+    VerifyApiKey returned for the request. Auth checks the action against its rules table itself.
+    Errors: UNAUTHENTICATED (bad, expired or revoked credentials), PERMISSION_DENIED (known caller,
+    not allowed), INVALID_ARGUMENT, ALREADY_EXISTS, NOT_FOUND, FAILED_PRECONDITION (e.g. removing
+    the last owner); the status message says why in words a user can read. Times (`*_ms` fields)
+    are milliseconds since the Unix epoch, 0 when unset.
     """
 
     def __init__(self, channel):
@@ -50,14 +57,122 @@ class AuthServiceStub:
                 request_serializer=ragchat_dot_v1_dot_auth__pb2.AuthorizeRequest.SerializeToString,
                 response_deserializer=ragchat_dot_v1_dot_auth__pb2.AuthorizeResponse.FromString,
                 _registered_method=True)
+        self.Register = channel.unary_unary(
+                '/ragchat.v1.AuthService/Register',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.RegisterRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+                _registered_method=True)
+        self.Login = channel.unary_unary(
+                '/ragchat.v1.AuthService/Login',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.LoginRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+                _registered_method=True)
+        self.Refresh = channel.unary_unary(
+                '/ragchat.v1.AuthService/Refresh',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.RefreshRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+                _registered_method=True)
+        self.Logout = channel.unary_unary(
+                '/ragchat.v1.AuthService/Logout',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.LogoutRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.LogoutResponse.FromString,
+                _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/ragchat.v1.AuthService/ChangePassword',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+                _registered_method=True)
+        self.CreateInvitation = channel.unary_unary(
+                '/ragchat.v1.AuthService/CreateInvitation',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.CreateInvitationRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.Invitation.FromString,
+                _registered_method=True)
+        self.AcceptInvitation = channel.unary_unary(
+                '/ragchat.v1.AuthService/AcceptInvitation',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.AcceptInvitationRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+                _registered_method=True)
+        self.ListMembers = channel.unary_unary(
+                '/ragchat.v1.AuthService/ListMembers',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.ListMembersRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.ListMembersResponse.FromString,
+                _registered_method=True)
+        self.ChangeRole = channel.unary_unary(
+                '/ragchat.v1.AuthService/ChangeRole',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.ChangeRoleRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.Member.FromString,
+                _registered_method=True)
+        self.RemoveMember = channel.unary_unary(
+                '/ragchat.v1.AuthService/RemoveMember',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.RemoveMemberRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.RemoveMemberResponse.FromString,
+                _registered_method=True)
+        self.SetKnowledgeBaseGrant = channel.unary_unary(
+                '/ragchat.v1.AuthService/SetKnowledgeBaseGrant',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.SetKnowledgeBaseGrantRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.SetKnowledgeBaseGrantResponse.FromString,
+                _registered_method=True)
+        self.KnowledgeBaseCreated = channel.unary_unary(
+                '/ragchat.v1.AuthService/KnowledgeBaseCreated',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEvent.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEventResponse.FromString,
+                _registered_method=True)
+        self.KnowledgeBaseDeleted = channel.unary_unary(
+                '/ragchat.v1.AuthService/KnowledgeBaseDeleted',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEvent.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEventResponse.FromString,
+                _registered_method=True)
+        self.CreateApiKey = channel.unary_unary(
+                '/ragchat.v1.AuthService/CreateApiKey',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.CreateApiKeyRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.CreateApiKeyResponse.FromString,
+                _registered_method=True)
+        self.ListApiKeys = channel.unary_unary(
+                '/ragchat.v1.AuthService/ListApiKeys',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.ListApiKeysRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.ListApiKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeApiKey = channel.unary_unary(
+                '/ragchat.v1.AuthService/RevokeApiKey',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.RevokeApiKeyRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.ApiKey.FromString,
+                _registered_method=True)
+        self.GetJwks = channel.unary_unary(
+                '/ragchat.v1.AuthService/GetJwks',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.GetJwksRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.GetJwksResponse.FromString,
+                _registered_method=True)
+        self.RotateSigningKey = channel.unary_unary(
+                '/ragchat.v1.AuthService/RotateSigningKey',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.RotateSigningKeyRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.RotateSigningKeyResponse.FromString,
+                _registered_method=True)
+        self.RecordAudit = channel.unary_unary(
+                '/ragchat.v1.AuthService/RecordAudit',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.RecordAuditRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.RecordAuditResponse.FromString,
+                _registered_method=True)
+        self.QueryAudit = channel.unary_unary(
+                '/ragchat.v1.AuthService/QueryAudit',
+                request_serializer=ragchat_dot_v1_dot_auth__pb2.QueryAuditRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_auth__pb2.QueryAuditResponse.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer:
     """Identity and access decisions. Every service asks this one place, so the rules live in one table.
+
+    Calls that act for someone take the caller's `Principal` as `actor`: the one VerifyToken or
+    VerifyApiKey returned for the request. Auth checks the action against its rules table itself.
+    Errors: UNAUTHENTICATED (bad, expired or revoked credentials), PERMISSION_DENIED (known caller,
+    not allowed), INVALID_ARGUMENT, ALREADY_EXISTS, NOT_FOUND, FAILED_PRECONDITION (e.g. removing
+    the last owner); the status message says why in words a user can read. Times (`*_ms` fields)
+    are milliseconds since the Unix epoch, 0 when unset.
     """
 
     def VerifyToken(self, request, context):
-        """Checks an access token (JWT) and returns the principal it stands for.
+        """Checks an access token (JWT) and returns the principal it stands for, with the member's
+        current role and knowledge bases.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -72,6 +187,143 @@ class AuthServiceServicer:
 
     def Authorize(self, request, context):
         """Decides whether a principal may perform an action on a resource.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Register(self, request, context):
+        """Sign-up: a new organisation owned by the new user. PERMISSION_DENIED when registration is
+        closed (AUTH_REGISTRATION_OPEN=false).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Login(self, request, context):
+        """Email and password to a session. Every failure is the same UNAUTHENTICATED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Refresh(self, request, context):
+        """Spends a refresh token for a new pair. A refresh token used twice revokes its whole session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Logout(self, request, context):
+        """Ends the session a refresh token belongs to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangePassword(self, request, context):
+        """Changes the actor's password, ends all their sessions and returns a fresh one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateInvitation(self, request, context):
+        """Invites an email into the actor's organisation with a role (owner/admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcceptInvitation(self, request, context):
+        """Accepts an invitation: creates the account (or joins with an existing one) and logs in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMembers(self, request, context):
+        """Members of the actor's organisation (owner/admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ChangeRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveMember(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetKnowledgeBaseGrant(self, request, context):
+        """Grants or revokes one knowledge base to a member whose role does not see every one.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def KnowledgeBaseCreated(self, request, context):
+        """The gateway reports knowledge bases it created or deleted, so creators are granted theirs
+        and grants on deleted ones disappear.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def KnowledgeBaseDeleted(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateApiKey(self, request, context):
+        """API keys of the actor's organisation (owner/admin). The secret is returned once, on creation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListApiKeys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeApiKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJwks(self, request, context):
+        """Public keys that verify access tokens, as a JWKS document (for /.well-known/jwks.json).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateSigningKey(self, request, context):
+        """A new signing key signs from now on; older ones verify until their tokens expired (owner).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordAudit(self, request, context):
+        """Records an action another service performed (knowledge-base deletion, crawl submission).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def QueryAudit(self, request, context):
+        """The audit log of the actor's organisation, newest first (owner/admin).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -95,6 +347,106 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     request_deserializer=ragchat_dot_v1_dot_auth__pb2.AuthorizeRequest.FromString,
                     response_serializer=ragchat_dot_v1_dot_auth__pb2.AuthorizeResponse.SerializeToString,
             ),
+            'Register': grpc.unary_unary_rpc_method_handler(
+                    servicer.Register,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.RegisterRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.Session.SerializeToString,
+            ),
+            'Login': grpc.unary_unary_rpc_method_handler(
+                    servicer.Login,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.LoginRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.Session.SerializeToString,
+            ),
+            'Refresh': grpc.unary_unary_rpc_method_handler(
+                    servicer.Refresh,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.RefreshRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.Session.SerializeToString,
+            ),
+            'Logout': grpc.unary_unary_rpc_method_handler(
+                    servicer.Logout,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.LogoutRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.LogoutResponse.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.Session.SerializeToString,
+            ),
+            'CreateInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInvitation,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.CreateInvitationRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.Invitation.SerializeToString,
+            ),
+            'AcceptInvitation': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcceptInvitation,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.AcceptInvitationRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.Session.SerializeToString,
+            ),
+            'ListMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMembers,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.ListMembersRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.ListMembersResponse.SerializeToString,
+            ),
+            'ChangeRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangeRole,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.ChangeRoleRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.Member.SerializeToString,
+            ),
+            'RemoveMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveMember,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.RemoveMemberRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.RemoveMemberResponse.SerializeToString,
+            ),
+            'SetKnowledgeBaseGrant': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetKnowledgeBaseGrant,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.SetKnowledgeBaseGrantRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.SetKnowledgeBaseGrantResponse.SerializeToString,
+            ),
+            'KnowledgeBaseCreated': grpc.unary_unary_rpc_method_handler(
+                    servicer.KnowledgeBaseCreated,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEvent.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEventResponse.SerializeToString,
+            ),
+            'KnowledgeBaseDeleted': grpc.unary_unary_rpc_method_handler(
+                    servicer.KnowledgeBaseDeleted,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEvent.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEventResponse.SerializeToString,
+            ),
+            'CreateApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateApiKey,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.CreateApiKeyRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.CreateApiKeyResponse.SerializeToString,
+            ),
+            'ListApiKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListApiKeys,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.ListApiKeysRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.ListApiKeysResponse.SerializeToString,
+            ),
+            'RevokeApiKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeApiKey,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.RevokeApiKeyRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.ApiKey.SerializeToString,
+            ),
+            'GetJwks': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJwks,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.GetJwksRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.GetJwksResponse.SerializeToString,
+            ),
+            'RotateSigningKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateSigningKey,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.RotateSigningKeyRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.RotateSigningKeyResponse.SerializeToString,
+            ),
+            'RecordAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAudit,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.RecordAuditRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.RecordAuditResponse.SerializeToString,
+            ),
+            'QueryAudit': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueryAudit,
+                    request_deserializer=ragchat_dot_v1_dot_auth__pb2.QueryAuditRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_auth__pb2.QueryAuditResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'ragchat.v1.AuthService', rpc_method_handlers)
@@ -105,6 +457,13 @@ def add_AuthServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AuthService:
     """Identity and access decisions. Every service asks this one place, so the rules live in one table.
+
+    Calls that act for someone take the caller's `Principal` as `actor`: the one VerifyToken or
+    VerifyApiKey returned for the request. Auth checks the action against its rules table itself.
+    Errors: UNAUTHENTICATED (bad, expired or revoked credentials), PERMISSION_DENIED (known caller,
+    not allowed), INVALID_ARGUMENT, ALREADY_EXISTS, NOT_FOUND, FAILED_PRECONDITION (e.g. removing
+    the last owner); the status message says why in words a user can read. Times (`*_ms` fields)
+    are milliseconds since the Unix epoch, 0 when unset.
     """
 
     @staticmethod
@@ -178,6 +537,546 @@ class AuthService:
             '/ragchat.v1.AuthService/Authorize',
             ragchat_dot_v1_dot_auth__pb2.AuthorizeRequest.SerializeToString,
             ragchat_dot_v1_dot_auth__pb2.AuthorizeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Register(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/Register',
+            ragchat_dot_v1_dot_auth__pb2.RegisterRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Login(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/Login',
+            ragchat_dot_v1_dot_auth__pb2.LoginRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Refresh(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/Refresh',
+            ragchat_dot_v1_dot_auth__pb2.RefreshRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Logout(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/Logout',
+            ragchat_dot_v1_dot_auth__pb2.LogoutRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.LogoutResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/ChangePassword',
+            ragchat_dot_v1_dot_auth__pb2.ChangePasswordRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/CreateInvitation',
+            ragchat_dot_v1_dot_auth__pb2.CreateInvitationRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.Invitation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcceptInvitation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/AcceptInvitation',
+            ragchat_dot_v1_dot_auth__pb2.AcceptInvitationRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/ListMembers',
+            ragchat_dot_v1_dot_auth__pb2.ListMembersRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.ListMembersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangeRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/ChangeRole',
+            ragchat_dot_v1_dot_auth__pb2.ChangeRoleRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/RemoveMember',
+            ragchat_dot_v1_dot_auth__pb2.RemoveMemberRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.RemoveMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetKnowledgeBaseGrant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/SetKnowledgeBaseGrant',
+            ragchat_dot_v1_dot_auth__pb2.SetKnowledgeBaseGrantRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.SetKnowledgeBaseGrantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KnowledgeBaseCreated(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/KnowledgeBaseCreated',
+            ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEvent.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KnowledgeBaseDeleted(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/KnowledgeBaseDeleted',
+            ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEvent.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.KnowledgeBaseEventResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/CreateApiKey',
+            ragchat_dot_v1_dot_auth__pb2.CreateApiKeyRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.CreateApiKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListApiKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/ListApiKeys',
+            ragchat_dot_v1_dot_auth__pb2.ListApiKeysRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.ListApiKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeApiKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/RevokeApiKey',
+            ragchat_dot_v1_dot_auth__pb2.RevokeApiKeyRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.ApiKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJwks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/GetJwks',
+            ragchat_dot_v1_dot_auth__pb2.GetJwksRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.GetJwksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateSigningKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/RotateSigningKey',
+            ragchat_dot_v1_dot_auth__pb2.RotateSigningKeyRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.RotateSigningKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/RecordAudit',
+            ragchat_dot_v1_dot_auth__pb2.RecordAuditRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.RecordAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueryAudit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.AuthService/QueryAudit',
+            ragchat_dot_v1_dot_auth__pb2.QueryAuditRequest.SerializeToString,
+            ragchat_dot_v1_dot_auth__pb2.QueryAuditResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aragchat/v1/principal.proto\x12\nragchat.v1\"\x8f\x01\n\tPrincipal\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\'\n\x04kind\x18\x03 \x01(\x0e\x32\x19.ragchat.v1.PrincipalKind\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x17\n\x0freadable_kb_ids\x18\x05 \x03(\t\x12\x0e\n\x06scopes\x18\x06 \x03(\t*d\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13PRINCIPAL_KIND_USER\x10\x01\x12\x1a\n\x16PRINCIPAL_KIND_API_KEY\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aragchat/v1/principal.proto\x12\nragchat.v1\"\xaf\x01\n\tPrincipal\x12\x0f\n\x07subject\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\'\n\x04kind\x18\x03 \x01(\x0e\x32\x19.ragchat.v1.PrincipalKind\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x17\n\x0freadable_kb_ids\x18\x05 \x03(\t\x12\x0e\n\x06scopes\x18\x06 \x03(\t\x12\x0f\n\x07\x61ll_kbs\x18\x07 \x01(\x08\x12\r\n\x05label\x18\x08 \x01(\t*d\n\rPrincipalKind\x12\x1e\n\x1aPRINCIPAL_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13PRINCIPAL_KIND_USER\x10\x01\x12\x1a\n\x16PRINCIPAL_KIND_API_KEY\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ragchat.v1.principal_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PRINCIPALKIND']._serialized_start=188
-  _globals['_PRINCIPALKIND']._serialized_end=288
+  _globals['_PRINCIPALKIND']._serialized_start=220
+  _globals['_PRINCIPALKIND']._serialized_end=320
   _globals['_PRINCIPAL']._serialized_start=43
-  _globals['_PRINCIPAL']._serialized_end=186
+  _globals['_PRINCIPAL']._serialized_end=218
 # @@protoc_insertion_point(module_scope)

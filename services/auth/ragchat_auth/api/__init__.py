@@ -1,0 +1,1 @@
+"""The auth service's gRPC API (``ragchat.v1.AuthService``)."""

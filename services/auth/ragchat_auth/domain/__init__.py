@@ -1,0 +1,1 @@
+"""What the auth service decides: identities, sessions, keys, roles and access rules."""
