@@ -1,5 +1,8 @@
 """Retriever settings (environment prefix ``RETRIEVER_``)."""
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from ragchat_common.consumer import RetryPolicy
@@ -39,6 +42,35 @@ class RetrieverSettings(GrpcServiceSettings):
     indexer_first_backoff_s: float = Field(default=0.5, gt=0)
     indexer_pause_s: float = Field(default=10.0, gt=0)
     """Longest wait between retries; also the pause while OpenSearch is unavailable."""
+
+    query_model_path: Path | None = None
+    """The all-MiniLM-L6-v2 folder for query vectors (default: the PyPI package's); it must be
+    the embedder's model, or query and chunk vectors live in different spaces."""
+    clip_model_path: Path | None = None
+    """Local CLIP folder for image mode (the embedder's ``EMBEDDER_CLIP_MODEL_PATH``); image
+    mode needs it and ``image_vectors`` on."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+    search_default_k: int = Field(default=10, ge=1)
+    """Hits returned when a request leaves ``k`` at 0."""
+    search_max_k: int = Field(default=100, ge=1)
+    """Largest ``k`` a request may ask for."""
+    search_candidates: int = Field(default=50, ge=1)
+    """Candidates each sub-query (BM25, k-NN) fetches before fusion, capping and reranking; at
+    least ``3 * k`` are fetched so the per-page cap can still fill ``k`` hits."""
+    search_max_chunks_per_page: int = Field(default=2, ge=1)
+    """At most this many chunks of one page in a result, so one long page cannot crowd out the
+    others."""
+    search_rrf_rank_constant: int = Field(default=60, ge=1)
+    """Reciprocal rank fusion: a hit at rank r of a list scores weight / (constant + r)."""
+    search_rrf_bm25_weight: float = Field(default=1.0, ge=0)
+    search_rrf_vector_weight: float = Field(default=1.0, ge=0)
+    search_boost_title: float = Field(default=2.0, ge=0)
+    search_boost_heading_path: float = Field(default=1.5, ge=0)
+    search_boost_text: float = Field(default=1.0, ge=0)
+    search_boost_image_text: float = Field(default=1.0, ge=0)
+    """Boost of an image chunk's alt text and caption."""
+    search_snippet_chars: int = Field(default=200, ge=20)
 
     def chunk_index(self) -> ChunkIndexSpec:
         """The chunks index these settings name."""

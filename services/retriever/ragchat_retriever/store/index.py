@@ -109,7 +109,7 @@ def chunk_index_body(spec: ChunkIndexSpec) -> dict[str, Any]:
     }
 
 
-def _version_of(index: str, alias: str) -> int | None:
+def version_of(index: str, alias: str) -> int | None:
     """The version in an index name ``<alias>-v<n>``, or ``None`` for a name of another form."""
     prefix = f"{alias}-v"
     suffix = index.removeprefix(prefix)
@@ -156,7 +156,7 @@ async def ensure_chunk_index(client: AsyncOpenSearch, spec: ChunkIndexSpec) -> N
     current = await _aliased_indices(client, spec.alias)
     if current == [spec.index]:
         return
-    newer = [i for i in current if (_version_of(i, spec.alias) or 0) > spec.version]
+    newer = [i for i in current if (version_of(i, spec.alias) or 0) > spec.version]
     if newer:
         log.warning("alias already on a newer index", alias=spec.alias, indices=newer)
         return

@@ -1,0 +1,1 @@
+"""The retriever's gRPC API (``ragchat.v1.RetrieverService``)."""

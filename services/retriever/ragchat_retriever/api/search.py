@@ -1,0 +1,179 @@
+"""``RetrieverService.Search``: protobuf in, :class:`ChunkSearcher` in the middle, protobuf out.
+
+Refusals carry a status a caller can act on: INVALID_ARGUMENT for a request without knowledge
+base ids or with a bad query or ``k``, FAILED_PRECONDITION for image mode where image vectors are
+off, UNAVAILABLE while OpenSearch cannot answer (try again), INTERNAL when it refuses a query.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NoReturn
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from ragchat.v1 import retriever_pb2, retriever_pb2_grpc
+from ragchat_common.logs import get_logger
+from ragchat_common.rpc import Registrar
+
+from ragchat_retriever.domain.search import (
+    ChunkHit,
+    EmptyScope,
+    InvalidSearch,
+    KbScope,
+    SearchFilters,
+    SearchMode,
+)
+from ragchat_retriever.domain.searcher import (
+    ChunkSearcher,
+    ImageSearchUnavailable,
+    validated_search,
+)
+from ragchat_retriever.encoders.clip import UnreadableImage
+from ragchat_retriever.store.index import version_of
+from ragchat_retriever.store.search import SearchFailed, SearchUnavailable
+
+log = get_logger(__name__)
+
+SERVICE_NAME = retriever_pb2.DESCRIPTOR.services_by_name["RetrieverService"].full_name
+
+MODES = {
+    retriever_pb2.SEARCH_MODE_UNSPECIFIED: SearchMode.HYBRID,
+    retriever_pb2.SEARCH_MODE_HYBRID: SearchMode.HYBRID,
+    retriever_pb2.SEARCH_MODE_BM25: SearchMode.BM25,
+    retriever_pb2.SEARCH_MODE_VECTOR: SearchMode.VECTOR,
+    retriever_pb2.SEARCH_MODE_IMAGE: SearchMode.IMAGE,
+}
+
+
+class SearchMetrics:
+    """Searches by mode and outcome, and their latency, for ``/metrics``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.searches = Counter(
+            "ragchat_search_requests_total",
+            "Search requests by mode and outcome (ok or the gRPC status).",
+            ["mode", "outcome"],
+            registry=registry,
+        )
+        self.seconds = Histogram(
+            "ragchat_search_duration_seconds",
+            "Time to answer a search, query encoding included.",
+            ["mode"],
+            buckets=(0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2.5),
+            registry=registry,
+        )
+
+
+def hit_message(hit: ChunkHit) -> retriever_pb2.SearchHit:
+    """A :class:`ChunkHit` as a protobuf ``SearchHit``."""
+    return retriever_pb2.SearchHit(
+        chunk_id=hit.chunk_id,
+        page_id=hit.page_id,
+        score=hit.score,
+        url=hit.url,
+        title=hit.title,
+        heading_path=list(hit.heading_path),
+        snippet=hit.snippet,
+        text=hit.text,
+        images=[
+            retriever_pb2.ImageRef(src=i.src, alt=i.alt, caption=i.caption) for i in hit.images
+        ],
+        kb_id=hit.kb_id,
+    )
+
+
+def request_filters(message: retriever_pb2.SearchFilters) -> SearchFilters:
+    """The caller's optional filters."""
+    return SearchFilters(
+        content_types=tuple(message.content_types),
+        languages=tuple(message.languages),
+        url_prefix=message.url_prefix,
+    )
+
+
+def register(service: RetrieverService) -> Registrar:
+    """Adds ``service`` to a gRPC server (for :meth:`ServiceRuntime.serve_grpc`)."""
+
+    def add(server: grpc.aio.Server) -> None:
+        # The generated registration function has no type hints.
+        retriever_pb2_grpc.add_RetrieverServiceServicer_to_server(service, server)  # type: ignore[no-untyped-call]
+
+    return add
+
+
+class RetrieverService(retriever_pb2_grpc.RetrieverServiceServicer):
+    """Serves ``Search`` from a :class:`ChunkSearcher`."""
+
+    def __init__(
+        self,
+        searcher: ChunkSearcher,
+        alias: str,
+        index_version: int,
+        metrics: SearchMetrics,
+    ) -> None:
+        self.searcher = searcher
+        self.alias = alias
+        self.index_version = index_version
+        self.metrics = metrics
+
+    async def _refuse(
+        self, context: grpc.aio.ServicerContext, mode: SearchMode, code: grpc.StatusCode, why: str
+    ) -> NoReturn:
+        self.metrics.searches.labels(mode.value, code.name.lower()).inc()
+        log.info("search refused", mode=mode.value, code=code.name, reason=why)
+        await context.abort(code, why)
+        # grpc's type stubs do not mark abort as never returning; it always raises.
+        raise AssertionError("context.abort returned")
+
+    def _version(self, hits: list[ChunkHit]) -> str:
+        """The version of the index the hits came from (the configured one when none came)."""
+        versions = {version_of(hit.index, self.alias) for hit in hits}
+        found = [v for v in versions if v is not None]
+        return str(max(found) if found else self.index_version)
+
+    async def Search(
+        self,
+        request: retriever_pb2.SearchRequest,
+        context: grpc.aio.ServicerContext[
+            retriever_pb2.SearchRequest, retriever_pb2.SearchResponse
+        ],
+    ) -> retriever_pb2.SearchResponse:
+        """Answer one search, restricted to the knowledge bases the request names."""
+        started = time.perf_counter()
+        mode = MODES.get(request.mode)
+        if mode is None:
+            await self._refuse(
+                context, SearchMode.HYBRID, grpc.StatusCode.INVALID_ARGUMENT, "unknown mode"
+            )
+        try:
+            scope = KbScope(tuple(request.kb_ids), request.tenant_id or None)
+            search = validated_search(
+                scope,
+                mode,
+                request.k,
+                request.query,
+                request.image,
+                request_filters(request.filters),
+                self.searcher.tuning,
+            )
+            hits = await self.searcher.search(search)
+        except (EmptyScope, InvalidSearch, UnreadableImage) as exc:
+            await self._refuse(context, mode, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except ImageSearchUnavailable as exc:
+            await self._refuse(context, mode, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        except SearchUnavailable as exc:
+            await self._refuse(context, mode, grpc.StatusCode.UNAVAILABLE, str(exc))
+        except SearchFailed as exc:
+            log.error("search failed", mode=mode.value, error=str(exc))
+            await self._refuse(
+                context, mode, grpc.StatusCode.INTERNAL, "the index refused the query"
+            )
+        took = time.perf_counter() - started
+        self.metrics.searches.labels(mode.value, "ok").inc()
+        self.metrics.seconds.labels(mode.value).observe(took)
+        return retriever_pb2.SearchResponse(
+            hits=[hit_message(hit) for hit in hits],
+            took_ms=took * 1000,
+            index_version=self._version(hits),
+        )

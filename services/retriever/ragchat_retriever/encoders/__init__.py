@@ -1,0 +1,1 @@
+"""Query encoders: the text model of the embedder for query vectors, CLIP for image mode."""

@@ -1,0 +1,87 @@
+"""The retriever's query models, loaded once at start-up (in a worker thread) and shared by every
+request; requests before loading are refused."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ragchat_retriever.encoders.clip import ClipQueryEncoder
+from ragchat_retriever.encoders.text import QueryEncoder
+
+
+class ModelsNotLoaded(RuntimeError):
+    """A query model was used before start-up loaded it."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The models in memory."""
+
+    text: QueryEncoder
+    clip: ClipQueryEncoder | None
+
+
+@dataclass
+class QueryModels:
+    """Text (and, when configured, CLIP) query encoders behind one object.
+
+    Serves as the searcher's text and image vector source; :meth:`load` is the start-up step.
+    """
+
+    text_model_path: Path | None = None
+    clip_model_path: Path | None = None
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    _loaded: Loaded | None = field(default=None, init=False)
+
+    def _load_blocking(self) -> Loaded:
+        text = QueryEncoder.load(self.text_model_path, self.device)
+        clip = (
+            ClipQueryEncoder.load(self.clip_model_path, text.device)
+            if self.clip_model_path is not None
+            else None
+        )
+        return Loaded(text, clip)
+
+    async def load(self) -> None:
+        """Load the configured models (in a worker thread)."""
+        self._loaded = await asyncio.to_thread(self._load_blocking)
+
+    async def unload(self) -> None:
+        """Drop the models (shutdown)."""
+        self._loaded = None
+
+    @property
+    def loaded(self) -> Loaded:
+        """The models; raises :class:`ModelsNotLoaded` before :meth:`load`."""
+        if self._loaded is None:
+            raise ModelsNotLoaded("the retriever's query models are not loaded yet")
+        return self._loaded
+
+    @property
+    def clip(self) -> ClipQueryEncoder:
+        """The CLIP encoder; raises :class:`ModelsNotLoaded` when none is configured."""
+        clip = self.loaded.clip
+        if clip is None:
+            raise ModelsNotLoaded("no CLIP model is configured (RETRIEVER_CLIP_MODEL_PATH)")
+        return clip
+
+    async def embed(self, query: str) -> tuple[float, ...]:
+        """The all-MiniLM-L6-v2 vector of ``query``."""
+        return await self.loaded.text.embed(query)
+
+    async def embed_text(self, query: str) -> tuple[float, ...]:
+        """The CLIP text vector of ``query``."""
+        return await self.clip.embed_text(query)
+
+    async def embed_image(self, data: bytes) -> tuple[float, ...]:
+        """The CLIP image vector of an encoded image."""
+        return await self.clip.embed_image(data)
+
+    async def probe(self) -> str | None:
+        """Readiness: the query models are loaded; the detail says which."""
+        loaded = self.loaded
+        image = f"CLIP {loaded.clip.path}" if loaded.clip else "no CLIP (image mode off)"
+        return f"all-MiniLM-L6-v2 on {loaded.text.device}; {image}"
