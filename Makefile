@@ -54,7 +54,7 @@ test-e2e: install ## Only the tests that drive running services
 	$(LOCAL)/infra.sh up
 	$(PYTEST) -m e2e
 
-lint: install ## ruff (lint and format check) and mypy on the shared library
+lint: install ## ruff (lint and format check) and mypy --strict on every package
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
