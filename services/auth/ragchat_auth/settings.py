@@ -10,7 +10,7 @@ from ragchat_common.settings import GrpcServiceSettings, PostgresSettings
 class AuthSettings(GrpcServiceSettings):
     """Where the auth service listens, its database, token lifetimes and the first owner."""
 
-    model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore", populate_by_name=True)
 
     service_name: str = "auth"
     http_port: int = 8081
