@@ -68,12 +68,17 @@ proto: install ## Regenerate the gRPC stubs from proto/
 
 .PHONY: bench bench-ingest test-ingest-full
 
-bench: bench-ingest ## Every benchmark (each prints a table and a last BENCH line)
+bench: bench-ingest bench-retrieval ## Every benchmark (each prints a table and a last BENCH line)
 
 bench-ingest: install ## Ingestion throughput on Debian's python3-doc (FULL=1: all ~530 pages)
 	$(LOCAL)/infra.sh up
 	$(LOCAL)/python3-doc.sh up
 	$(UV) run --frozen python -m bench.ingest $(if $(FULL),--full,)
+
+.PHONY: bench-retrieval
+bench-retrieval: install ## Search latency per mode, ours vs raw OpenSearch (SIZE=n chunks; 1M default)
+	$(LOCAL)/infra.sh up opensearch
+	$(WITH_ENV) $(UV) run --frozen python -m bench.retrieval $(if $(SIZE),--size $(SIZE),)
 
 test-ingest-full: install ## The python3-doc end-to-end test on the whole site (long on CPU)
 	$(LOCAL)/infra.sh up
