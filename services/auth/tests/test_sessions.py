@@ -190,6 +190,12 @@ async def test_password_change_ends_every_other_session(auth: AuthClient) -> Non
             auth.stub.Refresh(auth_pb2.RefreshRequest(refresh_token=old.refresh_token))
         )
         assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+        error = await refused(
+            auth.stub.VerifyToken(auth_pb2.VerifyTokenRequest(token=old.access_token))
+        )
+        assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+        assert "password change" in error.details()
+    await auth.stub.VerifyToken(auth_pb2.VerifyTokenRequest(token=fresh.access_token))
     await auth.stub.Refresh(auth_pb2.RefreshRequest(refresh_token=fresh.refresh_token))
     assert (await refused(auth.login())).code() == grpc.StatusCode.UNAUTHENTICATED
     owner = (await auth.login(OWNER_EMAIL, "new password 2")).principal

@@ -205,7 +205,7 @@ class Accounts:
             else:
                 if passwords.needs_rehash(user.password_hash):
                     await directory.set_password_hash(
-                        conn, user.id, await passwords.hash_password(password)
+                        conn, user.id, await passwords.hash_password(password), changed_at=None
                     )
                 session = await self.open_session(conn, member)
                 await record(conn, Actor.of(session.principal), "login", Outcome.SUCCESS, client)
@@ -285,7 +285,10 @@ class Accounts:
                 await record(conn, Actor.of(principal), "password.change", Outcome.FAILURE, client)
                 session = None
             else:
-                await directory.set_password_hash(conn, user.id, new_hash)
+                # The auth clock, not the database's: tokens are compared with this time.
+                await directory.set_password_hash(
+                    conn, user.id, new_hash, changed_at=datetime.now(UTC)
+                )
                 revoked = await sessions.revoke_user_sessions(conn, user.id)
                 member = await directory.membership(conn, parse_id(principal.tenant_id), user.id)
                 if member is None:
@@ -313,4 +316,8 @@ class Accounts:
             )
             if member is None:
                 raise Unauthenticated("no longer a member of this organisation")
+            changed_at = await directory.password_changed_at(conn, member.user_id)
+            # A password change ends every session, including access tokens issued before it.
+            if changed_at is not None and claims.issued_at < changed_at:
+                raise Unauthenticated("access token predates a password change; log in again")
             return await principal_of(conn, member)

@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from ragchat_auth.domain.errors import InvalidArgument, PermissionDenied
+from ragchat_auth.domain.ids import parse_id
 from ragchat_auth.domain.rules import Principal, authorize
 from ragchat_auth.store import audit as audit_store
 from ragchat_auth.store.audit import AuditEntry, AuditFilter
@@ -51,7 +52,7 @@ class Actor:
     def of(cls, principal: Principal) -> Actor:
         """The actor a principal stands for."""
         return cls(
-            principal.kind.value, principal.subject, principal.label, UUID(principal.tenant_id)
+            principal.kind.value, principal.subject, principal.label, parse_id(principal.tenant_id)
         )
 
 
@@ -136,7 +137,7 @@ class AuditTrail:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidArgument(f"limit must be between 1 and {MAX_PAGE}")
         where = AuditFilter(
-            tenant_id=UUID(principal.tenant_id),
+            tenant_id=parse_id(principal.tenant_id),
             actor_id=actor_id,
             action=action,
             since=since,

@@ -107,7 +107,9 @@ def issue_access_token(
         "sub": subject,
         "tenant": tenant_id,
         "role": role,
-        "iat": int(now.timestamp()),
+        # Sub-second precision, so a token issued just after a password change is told apart
+        # from one issued just before it.
+        "iat": now.timestamp(),
         "exp": int(expires_at.timestamp()),
         "jti": secrets.token_hex(8),
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -57,7 +57,14 @@ async def create_user(
     """Insert a user; ``False`` when the email is taken."""
     result = await conn.execute(
         pg_insert(users)
-        .values(id=user_id, email=email, display_name=display_name, password_hash=password_hash)
+        .values(
+            id=user_id,
+            email=email,
+            display_name=display_name,
+            password_hash=password_hash,
+            # The auth clock, not the database's: access tokens are compared with this time.
+            password_changed_at=datetime.now(UTC),
+        )
         .on_conflict_do_nothing(index_elements=[users.c.email])
     )
     return result.rowcount == 1
@@ -75,13 +82,20 @@ async def user_by_id(conn: AsyncConnection, user_id: UUID) -> User | None:
     return User(row.id, row.email, row.display_name, row.password_hash) if row else None
 
 
-async def set_password_hash(conn: AsyncConnection, user_id: UUID, password_hash: str) -> None:
-    """Replace a user's password hash."""
-    await conn.execute(
-        update(users)
-        .where(users.c.id == user_id)
-        .values(password_hash=password_hash, password_changed_at=func.now())
-    )
+async def password_changed_at(conn: AsyncConnection, user_id: UUID) -> datetime | None:
+    """When the user last set their password."""
+    return await conn.scalar(select(users.c.password_changed_at).where(users.c.id == user_id))
+
+
+async def set_password_hash(
+    conn: AsyncConnection, user_id: UUID, password_hash: str, changed_at: datetime | None
+) -> None:
+    """Replace a user's password hash; ``changed_at`` is ``None`` for a re-hash of the same
+    password, which changes nothing for sessions."""
+    values: dict[str, object] = {"password_hash": password_hash}
+    if changed_at is not None:
+        values["password_changed_at"] = changed_at
+    await conn.execute(update(users).where(users.c.id == user_id).values(**values))
 
 
 async def add_membership(conn: AsyncConnection, tenant_id: UUID, user_id: UUID, role: str) -> bool:
