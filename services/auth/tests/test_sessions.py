@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from ragchat.v1 import auth_pb2, principal_pb2
 from ragchat_auth.settings import AuthSettings
 
@@ -203,3 +204,16 @@ async def test_password_change_ends_every_other_session(auth: AuthClient) -> Non
         auth_pb2.QueryAuditRequest(actor=owner, action="password.change")
     )
     assert [e.outcome for e in reply.entries] == ["success", "failure"]
+
+
+async def test_server_publishes_auth_service_through_reflection(auth: AuthClient) -> None:
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{auth.settings.grpc_port}")
+    try:
+        stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+        call = stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
+        names = {s.name async for reply in call for s in reply.list_services_response.service}
+    finally:
+        await channel.close()
+    assert "ragchat.v1.AuthService" in names
