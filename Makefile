@@ -30,7 +30,11 @@ up: install ## Start infrastructure and all six services, then print where the g
 	$(LOCAL)/infra.sh up
 	$(WITH_ENV) $(UV) run --frozen ragchat-topics
 	$(LOCAL)/services.sh up
-	@$(WITH_ENV) echo "ragchat gateway: http://127.0.0.1:$${GATEWAY_HTTP_PORT:-8080}  (make status, make down)"
+	@$(WITH_ENV) echo "ragchat gateway: http://127.0.0.1:$${GATEWAY_HTTP_PORT:-8080}  (make status, make down)"; \
+	  secret="$$RAGCHAT_LOCAL_DIR/secrets/owner-password"; \
+	  if [ -s "$$secret" ]; then \
+	    echo "first owner: $${AUTH_BOOTSTRAP_EMAIL:-owner@ragchat.local}, one-time password in $$secret: $$(cat "$$secret")"; \
+	  fi
 
 down: ## Stop the services and the infrastructure this project started
 	$(LOCAL)/services.sh down

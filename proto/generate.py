@@ -10,10 +10,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import grpc_tools
 from grpc_tools import protoc
 
 PROTO_ROOT = Path(__file__).resolve().parent
 DEFAULT_OUT = PROTO_ROOT.parent / "services" / "common"
+# Google's well-known types (timestamp.proto, ...) ship inside grpcio-tools.
+WELL_KNOWN_TYPES = Path(grpc_tools.__file__).parent / "_proto"
 
 
 def proto_files() -> list[Path]:
@@ -27,6 +30,7 @@ def generate(out_dir: Path = DEFAULT_OUT) -> None:
     args = [
         "grpc_tools.protoc",
         f"-I{PROTO_ROOT}",
+        f"-I{WELL_KNOWN_TYPES}",
         f"--python_out={out_dir}",
         f"--pyi_out={out_dir}",
         f"--grpc_python_out={out_dir}",
