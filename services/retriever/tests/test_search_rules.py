@@ -21,7 +21,10 @@ from ragchat_retriever.domain.search import (
     cap_per_page,
     reciprocal_rank_fusion,
 )
-from ragchat_retriever.domain.searcher import SearchTuning, validated_search
+from ragchat_retriever.domain.searcher import ImageSearchUnavailable, SearchTuning, validated_search
+from ragchat_retriever.encoders.loaded import QueryModels
+from ragchat_retriever.main import create_searcher
+from ragchat_retriever.settings import RetrieverSettings
 from ragchat_retriever.store.search import ChunkSearchStore
 
 pytestmark = pytest.mark.unit
@@ -134,3 +137,22 @@ def test_k_zero_means_the_default() -> None:
     )
 
     assert (search.k, search.query) == (7, "refund")
+
+
+@pytest.mark.parametrize(
+    ("image_vectors", "clip_path"),
+    [(False, None), (True, None), (False, "/models/clip")],
+)
+async def test_image_mode_needs_both_image_vectors_and_a_clip_model(
+    image_vectors: bool, clip_path: str | None
+) -> None:
+    settings = RetrieverSettings(image_vectors=image_vectors, clip_model_path=clip_path)
+    client = AsyncOpenSearch(hosts=["http://127.0.0.1:1"])
+    searcher = create_searcher(settings, client, QueryModels())
+    search = validated_search(
+        SCOPE, SearchMode.IMAGE, 1, "a map", b"", SearchFilters(), searcher.tuning
+    )
+
+    with pytest.raises(ImageSearchUnavailable, match="image search is off"):
+        await searcher.search(search)
+    await client.close()
