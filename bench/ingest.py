@@ -1,0 +1,223 @@
+"""Ingestion throughput on Debian's python3-doc (a benchmark, not a test): ``make bench-ingest``.
+
+Runs the real services as processes on names of their own (:mod:`tests.harness.pipeline`)
+against the running Kafka, OpenSearch, PostgreSQL and Redis, with the site served by
+``python3 -m http.server`` on 127.0.0.1, and prints one table:
+
+- crawl pages/s, the scraper alone: a recursive crawl from index.html, up to ``--pages`` pages
+  (all of the site with ``--full``), from submission to the crawl's final progress event;
+- chunks/s embedded: chunks published by the embedder over the time from the first
+  ``page.parsed`` message to the last ``chunk.embedded`` message;
+- chunks/s indexed: chunks in the index over the time from the first ``chunk.embedded`` message
+  until the retriever had consumed everything (and, as capacity, over the retriever's own time
+  spent in bulk requests);
+- end-to-end pages/min from submission until the last chunk was indexed (the default e2e run is
+  the 40-page subset that ``make test`` crawls; ``--full`` takes the whole site);
+- raw sentence-transformers encode throughput in this one process on the same chunks (the same
+  passages the embedder encoded, same batch size), measured after the services stopped: the
+  machine's ceiling;
+- peak RSS of each service process (``VmHWM`` from /proc, sampled while they run; Chromium's
+  own processes are not included in the scraper's).
+
+The last line is ``BENCH ingest e2e_pages_per_min=<n> ceiling_ratio=<r> crawl_pages_per_s=<n>``,
+where ceiling_ratio is the end-to-end chunks/s divided by the raw encode chunks/s.
+
+    .venv/bin/python -m bench.ingest [--pages 150] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+from ragchat_common.events import CrawlMode, CrawlScope, UrlSubmitted
+from ragchat_common.settings import (
+    KafkaSettings,
+    OpenSearchSettings,
+    PostgresSettings,
+    RedisSettings,
+)
+
+from tests.harness.pipeline import Infrastructure, IngestionPipeline, running_pipeline
+from tests.harness.sites import StaticDirectorySite, python3_doc_root
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+SUBSET_FOLDERS = ("tutorial", "distutils", "using", "installing", "distributing", "install")
+WITHIN_S = 4 * 3600.0  # an upper bound for the full site on a small machine
+
+
+@dataclass
+class E2eRun:
+    """What one end-to-end run measured."""
+
+    pages: int
+    chunks: int
+    seconds: float
+    embed_chunks_per_s: float
+    index_chunks_per_s: float
+    index_capacity_chunks_per_s: float
+    crawl_pages_per_s: float
+    passages: list[str]
+    peak_rss_mb: dict[str, float]
+
+
+def whole_site(docs: StaticDirectorySite, max_pages: int) -> tuple[list[str], CrawlScope]:
+    return [docs.url("/index.html")], CrawlScope(max_depth=20, max_pages=max_pages)
+
+
+def subset(docs: StaticDirectorySite) -> tuple[list[str], CrawlScope]:
+    seeds = [docs.url(f"/{folder}/index.html") for folder in SUBSET_FOLDERS]
+    return seeds, CrawlScope(max_depth=3, max_pages=60)
+
+
+def request(seeds: list[str], scope: CrawlScope) -> UrlSubmitted:
+    kb_id = uuid4()
+    return UrlSubmitted(
+        crawl_id=uuid4(),
+        kb_id=kb_id,
+        tenant_id=kb_id,
+        urls=seeds,
+        mode=CrawlMode.RECURSIVE,
+        scope=scope,
+        submitted_by="bench",
+    )
+
+
+def peak_rss_mb(pipeline: IngestionPipeline) -> dict[str, float]:
+    pipeline.sample_rss()
+    return {name: s.peak_rss_kb / 1024 for name, s in pipeline.services.items()}
+
+
+async def crawl_alone(
+    infra: Infrastructure, docs: StaticDirectorySite, workdir: Path, max_pages: int
+) -> tuple[int, float, dict[str, float]]:
+    """Pages fetched and seconds from submission to the end, with only the scraper running."""
+    async with running_pipeline(infra, uuid4().hex[:10], workdir, only=("scraper",)) as scraper:
+        event = request(*whole_site(docs, max_pages))
+        started = time.monotonic()
+        await scraper.submit(event)
+        progress = await scraper.crawl_end(event.crawl_id, WITHIN_S)
+        seconds = time.monotonic() - started
+        return progress.fetched, seconds, peak_rss_mb(scraper)
+
+
+async def retriever_busy_s(pipeline: IngestionPipeline) -> float:
+    """Seconds the retriever spent in bulk indexing, from its Prometheus metrics."""
+    port = pipeline.services["retriever"].http_port
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+    found = re.search(r"^ragchat_index_batch_duration_seconds_sum\S* (\S+)$", text, re.M)
+    return float(found.group(1)) if found else float("nan")
+
+
+def passage(chunk: dict[str, Any]) -> str:
+    """What the embedder encoded for an indexed chunk (context line, then text)."""
+    from ragchat_embedder.domain.chunking import context_line, passage_for
+
+    if chunk.get("image"):
+        return passage_for(chunk["title"].strip(), chunk["text"])
+    return passage_for(context_line(chunk["title"], chunk["heading_path"]), chunk["text"])
+
+
+async def end_to_end(
+    infra: Infrastructure, docs: StaticDirectorySite, workdir: Path, full: bool
+) -> E2eRun:
+    async with running_pipeline(infra, uuid4().hex[:10], workdir) as pipeline:
+        event = request(*(whole_site(docs, 5000) if full else subset(docs)))
+        started_wall, started = time.time(), time.monotonic()
+        await pipeline.submit(event)
+        progress = await pipeline.crawl_end(event.crawl_id, WITHIN_S)
+        crawl_s = time.monotonic() - started
+        await pipeline.settle(WITHIN_S)
+        settled_wall = time.time()
+        chunks = await pipeline.indexed_chunks(event.kb_id)
+        pages_span = await pipeline.time_span(pipeline.names.pages)
+        chunks_span = await pipeline.time_span(pipeline.names.chunks)
+        assert pages_span is not None and chunks_span is not None, "nothing was embedded"
+        busy_s = await retriever_busy_s(pipeline)
+        return E2eRun(
+            pages=progress.fetched,
+            chunks=len(chunks),
+            seconds=settled_wall - started_wall,
+            embed_chunks_per_s=len(chunks) / (chunks_span[1] - pages_span[0]),
+            index_chunks_per_s=len(chunks) / (settled_wall - chunks_span[0]),
+            index_capacity_chunks_per_s=len(chunks) / busy_s,
+            crawl_pages_per_s=progress.fetched / crawl_s,
+            passages=[passage(c) for c in chunks],
+            peak_rss_mb=peak_rss_mb(pipeline),
+        )
+
+
+def raw_encode_chunks_per_s(passages: list[str]) -> float:
+    """sentence-transformers in this process, the embedder's model and batch size."""
+    from ragchat_embedder.encoders.text import TextEncoder
+    from ragchat_embedder.settings import EmbedderSettings
+
+    settings = EmbedderSettings()
+    encoder = TextEncoder.load(device=settings.device, batch_size=settings.encode_batch_size)
+    encoder.encode(passages[: settings.encode_batch_size])  # warm-up
+    started = time.perf_counter()
+    encoder.encode(passages)
+    return len(passages) / (time.perf_counter() - started)
+
+
+async def bench(args: argparse.Namespace) -> None:
+    infra = Infrastructure(
+        KafkaSettings(), OpenSearchSettings(), PostgresSettings(), RedisSettings()
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    docs = StaticDirectorySite(python3_doc_root(), workdir / "http.log")
+    await docs.start()
+    try:
+        max_pages = 5000 if args.full else args.pages
+        crawled, crawl_s, scraper_rss = await crawl_alone(infra, docs, workdir, max_pages)
+        run = await end_to_end(infra, docs, workdir, args.full)
+    finally:
+        await docs.stop()
+    raw = raw_encode_chunks_per_s(run.passages)
+    e2e_chunks_per_s = run.chunks / run.seconds
+    crawl_rate = crawled / crawl_s
+    e2e_scope = "whole site" if args.full else f"subset {','.join(SUBSET_FOLDERS)}"
+    rows = [
+        (f"crawl, scraper alone ({crawled} pages from index.html)", f"{crawl_rate:.1f} pages/s"),
+        (f"crawl, inside the e2e run ({run.pages} pages)", f"{run.crawl_pages_per_s:.1f} pages/s"),
+        (f"embedded ({run.chunks} chunks)", f"{run.embed_chunks_per_s:.1f} chunks/s"),
+        ("indexed, as the pipeline delivered", f"{run.index_chunks_per_s:.1f} chunks/s"),
+        ("indexed, retriever bulk capacity", f"{run.index_capacity_chunks_per_s:.0f} chunks/s"),
+        (
+            f"end to end, submission to indexed ({run.seconds:.0f} s)",
+            f"{run.pages / run.seconds * 60:.1f} pages/min = {e2e_chunks_per_s:.1f} chunks/s",
+        ),
+        ("raw sentence-transformers encode, same chunks", f"{raw:.1f} chunks/s"),
+        ("peak RSS scraper (crawl alone)", f"{scraper_rss['scraper']:.0f} MB"),
+        *((f"peak RSS {name} (e2e)", f"{mb:.0f} MB") for name, mb in run.peak_rss_mb.items()),
+    ]
+    print(f"python3-doc; e2e run: {e2e_scope}; {os.cpu_count()} CPUs; logs in {workdir}")
+    print(f"{'measure':<56} {'value':>34}")
+    for name, value in rows:
+        print(f"{name:<56} {value:>34}")
+    print(
+        f"BENCH ingest e2e_pages_per_min={run.pages / run.seconds * 60:.1f}"
+        f" ceiling_ratio={e2e_chunks_per_s / raw:.2f} crawl_pages_per_s={crawl_rate:.1f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=150, help="pages of the scraper-alone crawl")
+    parser.add_argument("--full", action="store_true", help="the whole site, for both runs")
+    asyncio.run(bench(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
