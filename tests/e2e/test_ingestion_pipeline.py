@@ -6,7 +6,8 @@ database and ports of this test's own (so a ``make up`` stack on the default nam
 disturbed nor disturbing). The site (see :class:`tests.harness.sites.WidgetsSite`) has robots.txt
 disallowing /private/ and naming a sitemap index, a redirect, two URLs with the same content, a
 page that only JavaScript fills, an image with alt text and words drawn inside it, a link to a
-private address and a PDF. Crawls are submitted as ``UrlSubmitted`` on Kafka; the test waits for
+private address, a PDF, and a page too large for the (deliberately small) message limit, which
+travels by reference. Crawls are submitted as ``UrlSubmitted`` on Kafka; the test waits for
 the crawl's final ``crawl.progress`` and for both consumer groups to have no lag, then asserts
 exactly which pages and chunks are in the index and which URLs were refused, and why.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from ragchat_common.events import CrawlMode, CrawlScope, CrawlState, UrlSubmitted
+from ragchat_common.events import CrawlMode, CrawlScope, CrawlState, PageParsed, UrlSubmitted
 from ragchat_common.settings import (
     KafkaSettings,
     OpenSearchSettings,
@@ -31,6 +32,7 @@ from tests.harness.checks import assert_well_formed, chunks_by_url
 from tests.harness.pipeline import Infrastructure, IngestionPipeline, running_pipeline
 from tests.harness.sites import (
     ABOUT_TEXT,
+    HANDBOOK_RULES,
     HOME_TEXT,
     MOVED_TEXT,
     ORPHAN_TEXT,
@@ -46,6 +48,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 CRAWL_WITHIN_S = 300.0
 SETTLE_WITHIN_S = 300.0
+# Small enough that the handbook page (about 11 kB as JSON) exceeds it and travels by reference
+# (stored by the scraper, fetched by the embedder); every other page of the site fits.
+MAX_MESSAGE_BYTES = "8000"
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +74,12 @@ async def pipeline(
     """One pipeline for the module (each test crawls into a knowledge base of its own)."""
     infra = Infrastructure(kafka, opensearch, postgres, redis_settings)
     suffix = uuid4().hex[:10]
-    async with running_pipeline(infra, suffix, tmp_path_factory.mktemp("pipeline")) as running:
+    async with running_pipeline(
+        infra,
+        suffix,
+        tmp_path_factory.mktemp("pipeline"),
+        scraper_env={"SCRAPER_MAX_MESSAGE_BYTES": MAX_MESSAGE_BYTES},
+    ) as running:
         yield running
 
 
@@ -113,6 +123,7 @@ async def test_recursive_crawl_indexes_exactly_the_admitted_pages(
         site.url("/old-page"): "fetched",
         site.url("/app.html"): "fetched",
         site.url("/guide.pdf"): "fetched",
+        site.url("/handbook.html"): "fetched",
         site.url("/private/secret.html"): "refused_robots",
         PRIVATE_LINK: "refused_ssrf",
     }
@@ -125,7 +136,7 @@ async def test_recursive_crawl_indexes_exactly_the_admitted_pages(
     assert rows[site.url("/app.html")]["rendered"] is True
     assert "/private/secret.html" not in site.hits
     counters = (progress.discovered, progress.fetched, progress.failed, progress.skipped)
-    assert counters == (8, 5, 0, 3)
+    assert counters == (9, 6, 0, 3)
 
     # What is in OpenSearch: exactly these pages, their chunks, the image read by OCR, the PDF.
     chunks = await pipeline.indexed_chunks(kb_id)
@@ -137,6 +148,7 @@ async def test_recursive_crawl_indexes_exactly_the_admitted_pages(
         site.url("/moved.html"): 1,
         site.url("/app.html"): 1,
         site.url("/guide.pdf"): 1,
+        site.url("/handbook.html"): len(pages[site.url("/handbook.html")]),
     }
     home_text, sign = pages[site.url("/")]
     assert home_text["title"] == "Widgets home" and home_text["language"] == "en"
@@ -149,6 +161,16 @@ async def test_recursive_crawl_indexes_exactly_the_admitted_pages(
     assert pages[site.url("/app.html")][0]["text"].count(PRICING_SENTENCE) == 8
     [pdf] = pages[site.url("/guide.pdf")]
     assert pdf["content_type"] == "application/pdf" and PDF_TEXT in pdf["text"]
+    # The handbook went by reference and came back whole: every rule is in one of its chunks.
+    handbook = pages[site.url("/handbook.html")]
+    [sent] = [
+        p
+        for p in map(PageParsed.model_validate_json, await pipeline.messages(pipeline.names.pages))
+        if p.url == site.url("/handbook.html")
+    ]
+    assert sent.body_ref is not None and sent.blocks == []
+    assert len(handbook) > 1
+    assert all(any(rule in c["text"] for c in handbook) for rule in HANDBOOK_RULES)
     assert {c["crawl_id"] for c in chunks} == {str(crawl_id)}
     dead = await pipeline.dead_letters()
     assert dead == dict.fromkeys(dead, 0)
@@ -158,7 +180,7 @@ async def test_recursive_crawl_indexes_exactly_the_admitted_pages(
     assert again.state is CrawlState.DONE
     await pipeline.settle(SETTLE_WITHIN_S)
     assert Counter(r["status"] for r in (await pipeline.crawl_pages(again_id)).values()) == {
-        "unchanged": 5,
+        "unchanged": 6,
         "duplicate": 1,
         "refused_robots": 1,
         "refused_ssrf": 1,

@@ -223,7 +223,9 @@ class IngestionPipeline:
 
     # -- setting up ------------------------------------------------------------------------
 
-    def _env(self, service: str, extra: Mapping[str, str]) -> dict[str, str]:
+    def _env(
+        self, service: str, ports: Mapping[str, int], extra: Mapping[str, str]
+    ) -> dict[str, str]:
         infra = self.infra
         env = {
             **os.environ,
@@ -238,9 +240,9 @@ class IngestionPipeline:
             "REDIS_URL": infra.redis.url,
         }
         names = self.names
-        port = free_port()
-        prefix = service.upper()
-        env[f"{prefix}_HTTP_PORT"] = str(port)
+        port = ports[service]
+        env[f"{service.upper()}_HTTP_PORT"] = str(port)
+        scraper_url = f"http://127.0.0.1:{ports.get('scraper', 0)}"
         if service == "scraper":
             env |= {
                 "SCRAPER_INPUT_TOPIC": names.submitted.name,
@@ -248,7 +250,7 @@ class IngestionPipeline:
                 "SCRAPER_PROGRESS_TOPIC": names.progress.name,
                 "SCRAPER_CONSUMER_GROUP": names.group("scraper"),
                 "SCRAPER_SSRF_ALLOW": "127.0.0.1",
-                "SCRAPER_PUBLIC_URL": f"http://127.0.0.1:{port}",
+                "SCRAPER_PUBLIC_URL": scraper_url,
             }
         elif service == "embedder":
             env |= {
@@ -256,6 +258,8 @@ class IngestionPipeline:
                 "EMBEDDER_OUTPUT_TOPIC": names.chunks.name,
                 "EMBEDDER_GROUP_ID": names.group("embedder"),
                 "EMBEDDER_SSRF_ALLOW_LIST": json.dumps(["127.0.0.1"]),
+                # Pages too large for one message are read from this pipeline's scraper.
+                "EMBEDDER_SCRAPER_URL": scraper_url,
             }
         else:
             env |= {
@@ -285,8 +289,9 @@ class IngestionPipeline:
             "embedder": self.embedder_env,
             "retriever": self.retriever_env,
         }
+        ports = {name: free_port() for name in self.only}
         for name in self.only:
-            env = self._env(name, extras[name])
+            env = self._env(name, ports, extras[name])
             self.services[name] = ServiceProcess(
                 name,
                 env,
@@ -368,27 +373,34 @@ class IngestionPipeline:
             await reader.stop()
         raise PipelineError(f"crawl {crawl_id} did not end within {within_s:.0f} s\n{self.logs()}")
 
-    async def last_progress(self, crawl_id: UUID) -> CrawlProgress | None:
-        """The crawl's latest progress event so far (``None`` before the first)."""
-        ends = await self._end_offsets(self.names.progress)
+    async def messages(self, topic: TopicSpec) -> list[bytes]:
+        """Every message value of ``topic`` so far, partition by partition."""
+        ends = await self._end_offsets(topic)
         reader = AIOKafkaConsumer(bootstrap_servers=self.infra.kafka.bootstrap_servers)
         await reader.start()
-        latest: CrawlProgress | None = None
+        values: list[bytes] = []
         try:
             partitions = [tp for tp, end in ends.items() if end > 0]
             reader.assign(partitions)
             await reader.seek_to_beginning(*partitions)
             for tp in partitions:
                 while await reader.position(tp) < ends[tp]:
-                    for record in (await reader.getmany(tp, timeout_ms=2000)).get(tp, []):
-                        progress = CrawlProgress.model_validate_json(record.value)
-                        if progress.crawl_id == crawl_id and (
-                            latest is None or progress.occurred_at >= latest.occurred_at
-                        ):
-                            latest = progress
+                    batch = await reader.getmany(tp, timeout_ms=2000)
+                    values.extend(record.value for record in batch.get(tp, []))
         finally:
             await reader.stop()
-        return latest
+        return values
+
+    async def last_progress(self, crawl_id: UUID) -> CrawlProgress | None:
+        """The crawl's latest progress event so far (``None`` before the first)."""
+        mine = [
+            progress
+            for progress in map(
+                CrawlProgress.model_validate_json, await self.messages(self.names.progress)
+            )
+            if progress.crawl_id == crawl_id
+        ]
+        return max(mine, key=lambda p: p.occurred_at, default=None)
 
     # -- consumer lag: the index has settled when every stage consumed everything ----------
 

@@ -3,7 +3,8 @@
 - :class:`WidgetsSite`: a small site made here (aiohttp), with one of each thing a crawler must
   handle: robots.txt disallowing a path and naming a sitemap index, a redirect, two URLs with
   the same content, a page whose text only JavaScript writes, an image with alt text and text
-  drawn inside it (for OCR), a link to a private address, and a PDF.
+  drawn inside it (for OCR), a link to a private address, a PDF, and a longer page (a handbook of
+  numbered rules) that a small message limit makes travel by reference.
 - :class:`StaticDirectorySite`: a directory served by ``python3 -m http.server`` (Debian's
   python3-doc HTML, a real site nobody here wrote), with Last-Modified for conditional re-fetches.
 """
@@ -36,6 +37,11 @@ PDF_TEXT = "Widgets need no tools to install."
 SIGN_ALT = "Sign at our shop door"
 SIGN_LINES = ("RETURNS", "WELCOME")  # drawn inside the image: only OCR can read them
 PRIVATE_LINK = "http://10.1.2.3/admin"
+# A page longer than the others: with a small message limit it travels by reference (body_ref).
+HANDBOOK_RULES = tuple(
+    f"Rule {n}: widget model W-{n} ships with {n + 2} spare screws and a {n % 7 + 1} year warranty."
+    for n in range(1, 121)
+)
 
 
 def sign_png() -> bytes:
@@ -105,6 +111,7 @@ class WidgetsSite:
             '<li><a href="/private/secret.html">Staff only</a></li>'
             '<li><a href="/app.html">Pricing</a></li>'
             '<li><a href="/guide.pdf">Guide</a></li>'
+            '<li><a href="/handbook.html">Handbook</a></li>'
             f'<li><a href="{PRIVATE_LINK}">Router</a></li>'
             '<li><a href="/#top">Top</a></li></ul>',
         )
@@ -130,6 +137,12 @@ class WidgetsSite:
             "/about.html": (about, html),
             "/copy.html": (about, html),
             "/moved.html": (_html("Returns", f"<h1>Returns</h1><p>{MOVED_TEXT}</p>"), html),
+            "/handbook.html": (
+                _html(
+                    "Handbook", "<h1>Handbook</h1>" + "".join(f"<p>{r}</p>" for r in HANDBOOK_RULES)
+                ),
+                html,
+            ),
             "/orphan.html": (_html("Warranty", f"<h1>Warranty</h1><p>{ORPHAN_TEXT}</p>"), html),
             "/private/secret.html": (_html("Secret", "<p>Staff salaries.</p>"), html),
             "/app.html": (
