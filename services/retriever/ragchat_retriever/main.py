@@ -78,7 +78,12 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
     subscribe_chunk_indexing(
         broker, indexer.index, settings, runtime.registry, settings.indexer_source()
     )
-    models = QueryModels(settings.query_model_path, settings.clip_model_path, settings.device)
+    models = QueryModels(
+        settings.query_model_path,
+        settings.clip_model_path,
+        settings.device,
+        settings.encoder_threads,
+    )
     runtime.add_resource("query-models", start=models.load, stop=models.unload, probe=models.probe)
     service = RetrieverService(
         create_searcher(settings, opensearch, models),

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import torch
+
 from ragchat_retriever.encoders.clip import ClipQueryEncoder
 from ragchat_retriever.encoders.text import QueryEncoder
 
@@ -34,9 +36,12 @@ class QueryModels:
     text_model_path: Path | None = None
     clip_model_path: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: int = 1
+    """PyTorch intra-op threads (set for the whole process, where only queries are encoded)."""
     _loaded: Loaded | None = field(default=None, init=False)
 
     def _load_blocking(self) -> Loaded:
+        torch.set_num_threads(self.threads)
         text = QueryEncoder.load(self.text_model_path, self.device)
         clip = (
             ClipQueryEncoder.load(self.clip_model_path, text.device)
