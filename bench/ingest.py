@@ -11,8 +11,10 @@ against the running Kafka, OpenSearch, PostgreSQL and Redis, with the site serve
 - chunks/s indexed: chunks in the index over the time from the first ``chunk.embedded`` message
   until the retriever had consumed everything (and, as capacity, over the retriever's own time
   spent in bulk requests);
-- end-to-end pages/min from submission until the last chunk was indexed (the default e2e run is
-  the 40-page subset that ``make test`` crawls; ``--full`` takes the whole site);
+- end-to-end pages/min from submission until the last chunk was indexed (by default on the
+  37 linked pages of tutorial/, distutils/, using/, installing/, distributing/ and install/,
+  about 1,100 chunks: a few minutes on 2 cores; ``--full`` takes the whole site, about 23,000
+  chunks, roughly an hour on 2 CPU cores);
 - raw sentence-transformers encode throughput in this one process on the same chunks (the same
   passages the embedder encoded, same batch size), measured after the services stopped: the
   machine's ceiling;
@@ -22,7 +24,7 @@ against the running Kafka, OpenSearch, PostgreSQL and Redis, with the site serve
 The last line is ``BENCH ingest e2e_pages_per_min=<n> ceiling_ratio=<r> crawl_pages_per_s=<n>``,
 where ceiling_ratio is the end-to-end chunks/s divided by the raw encode chunks/s.
 
-    .venv/bin/python -m bench.ingest [--pages 150] [--full]
+    .venv/bin/python -m bench.ingest [--pages 150] [--full] [--batch-pages N]
 """
 
 from __future__ import annotations
@@ -130,9 +132,15 @@ def passage(chunk: dict[str, Any]) -> str:
 
 
 async def end_to_end(
-    infra: Infrastructure, docs: StaticDirectorySite, workdir: Path, full: bool
+    infra: Infrastructure,
+    docs: StaticDirectorySite,
+    workdir: Path,
+    full: bool,
+    embedder_env: dict[str, str],
 ) -> E2eRun:
-    async with running_pipeline(infra, uuid4().hex[:10], workdir) as pipeline:
+    async with running_pipeline(
+        infra, uuid4().hex[:10], workdir, embedder_env=embedder_env
+    ) as pipeline:
         event = request(*(whole_site(docs, 5000) if full else subset(docs)))
         started_wall, started = time.time(), time.monotonic()
         await pipeline.submit(event)
@@ -181,7 +189,10 @@ async def bench(args: argparse.Namespace) -> None:
     try:
         max_pages = 5000 if args.full else args.pages
         crawled, crawl_s, scraper_rss = await crawl_alone(infra, docs, workdir, max_pages)
-        run = await end_to_end(infra, docs, workdir, args.full)
+        embedder_env = (
+            {"EMBEDDER_BATCH_MAX_PAGES": str(args.batch_pages)} if args.batch_pages else {}
+        )
+        run = await end_to_end(infra, docs, workdir, args.full, embedder_env)
     finally:
         await docs.stop()
     raw = raw_encode_chunks_per_s(run.passages)
@@ -202,7 +213,10 @@ async def bench(args: argparse.Namespace) -> None:
         ("peak RSS scraper (crawl alone)", f"{scraper_rss['scraper']:.0f} MB"),
         *((f"peak RSS {name} (e2e)", f"{mb:.0f} MB") for name, mb in run.peak_rss_mb.items()),
     ]
-    print(f"python3-doc; e2e run: {e2e_scope}; {os.cpu_count()} CPUs; logs in {workdir}")
+    batching = f"embedder batch_max_pages={args.batch_pages or 'default'}"
+    print(
+        f"python3-doc; e2e run: {e2e_scope}; {batching}; {os.cpu_count()} CPUs; logs in {workdir}"
+    )
     print(f"{'measure':<56} {'value':>34}")
     for name, value in rows:
         print(f"{name:<56} {value:>34}")
@@ -216,6 +230,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=150, help="pages of the scraper-alone crawl")
     parser.add_argument("--full", action="store_true", help="the whole site, for both runs")
+    parser.add_argument(
+        "--batch-pages", type=int, default=0, help="EMBEDDER_BATCH_MAX_PAGES for the e2e run"
+    )
     asyncio.run(bench(parser.parse_args()))
 
 
