@@ -13,7 +13,8 @@ WITH_ENV := source $(LOCAL)/env.sh &&
 PYTEST := $(WITH_ENV) $(UV) run --frozen pytest
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 
-.PHONY: help install up down status test test-unit test-integration test-e2e lint format proto
+.PHONY: help install up down status test test-unit test-integration test-e2e lint format proto \
+	bench bench-ingest bench-retrieval test-ingest-full
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -70,16 +71,13 @@ format: install ## Apply ruff's fixes and formatting
 proto: install ## Regenerate the gRPC stubs from proto/
 	$(UV) run --frozen python proto/generate.py
 
-.PHONY: bench bench-ingest test-ingest-full
-
 bench: bench-ingest bench-retrieval ## Every benchmark (each prints a table and a last BENCH line)
 
 bench-ingest: install ## Ingestion throughput on Debian's python3-doc (FULL=1: all ~530 pages)
 	$(LOCAL)/infra.sh up
 	$(LOCAL)/python3-doc.sh up
-	$(UV) run --frozen python -m bench.ingest $(if $(FULL),--full,)
+	$(WITH_ENV) $(UV) run --frozen python -m bench.ingest $(if $(FULL),--full,)
 
-.PHONY: bench-retrieval
 bench-retrieval: install ## Search latency per mode, ours vs raw OpenSearch (SIZE=n chunks; 1M default)
 	$(LOCAL)/infra.sh up opensearch
 	$(WITH_ENV) $(UV) run --frozen python -m bench.retrieval $(if $(SIZE),--size $(SIZE),)
