@@ -40,6 +40,26 @@ class ChatServiceStub:
                 request_serializer=ragchat_dot_v1_dot_chat__pb2.ConverseRequest.SerializeToString,
                 response_deserializer=ragchat_dot_v1_dot_chat__pb2.ConverseEvent.FromString,
                 _registered_method=True)
+        self.ListConversations = channel.unary_unary(
+                '/ragchat.v1.ChatService/ListConversations',
+                request_serializer=ragchat_dot_v1_dot_chat__pb2.ListConversationsRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_chat__pb2.ListConversationsResponse.FromString,
+                _registered_method=True)
+        self.GetConversation = channel.unary_unary(
+                '/ragchat.v1.ChatService/GetConversation',
+                request_serializer=ragchat_dot_v1_dot_chat__pb2.GetConversationRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_chat__pb2.Conversation.FromString,
+                _registered_method=True)
+        self.DeleteConversation = channel.unary_unary(
+                '/ragchat.v1.ChatService/DeleteConversation',
+                request_serializer=ragchat_dot_v1_dot_chat__pb2.DeleteConversationRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_chat__pb2.DeleteConversationResponse.FromString,
+                _registered_method=True)
+        self.RecordFeedback = channel.unary_unary(
+                '/ragchat.v1.ChatService/RecordFeedback',
+                request_serializer=ragchat_dot_v1_dot_chat__pb2.RecordFeedbackRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_chat__pb2.RecordFeedbackResponse.FromString,
+                _registered_method=True)
 
 
 class ChatServiceServicer:
@@ -52,6 +72,32 @@ class ChatServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListConversations(self, request, context):
+        """Conversation history, for the principal's own conversations (agents and above: the tenant's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConversation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteConversation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordFeedback(self, request, context):
+        """Thumbs up or down on one answer, with an optional comment (the gateway also counts it in analytics).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ChatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -59,6 +105,26 @@ def add_ChatServiceServicer_to_server(servicer, server):
                     servicer.Converse,
                     request_deserializer=ragchat_dot_v1_dot_chat__pb2.ConverseRequest.FromString,
                     response_serializer=ragchat_dot_v1_dot_chat__pb2.ConverseEvent.SerializeToString,
+            ),
+            'ListConversations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConversations,
+                    request_deserializer=ragchat_dot_v1_dot_chat__pb2.ListConversationsRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_chat__pb2.ListConversationsResponse.SerializeToString,
+            ),
+            'GetConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConversation,
+                    request_deserializer=ragchat_dot_v1_dot_chat__pb2.GetConversationRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_chat__pb2.Conversation.SerializeToString,
+            ),
+            'DeleteConversation': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteConversation,
+                    request_deserializer=ragchat_dot_v1_dot_chat__pb2.DeleteConversationRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_chat__pb2.DeleteConversationResponse.SerializeToString,
+            ),
+            'RecordFeedback': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordFeedback,
+                    request_deserializer=ragchat_dot_v1_dot_chat__pb2.RecordFeedbackRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_chat__pb2.RecordFeedbackResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -89,6 +155,114 @@ class ChatService:
             '/ragchat.v1.ChatService/Converse',
             ragchat_dot_v1_dot_chat__pb2.ConverseRequest.SerializeToString,
             ragchat_dot_v1_dot_chat__pb2.ConverseEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConversations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.ChatService/ListConversations',
+            ragchat_dot_v1_dot_chat__pb2.ListConversationsRequest.SerializeToString,
+            ragchat_dot_v1_dot_chat__pb2.ListConversationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.ChatService/GetConversation',
+            ragchat_dot_v1_dot_chat__pb2.GetConversationRequest.SerializeToString,
+            ragchat_dot_v1_dot_chat__pb2.Conversation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteConversation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.ChatService/DeleteConversation',
+            ragchat_dot_v1_dot_chat__pb2.DeleteConversationRequest.SerializeToString,
+            ragchat_dot_v1_dot_chat__pb2.DeleteConversationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordFeedback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.ChatService/RecordFeedback',
+            ragchat_dot_v1_dot_chat__pb2.RecordFeedbackRequest.SerializeToString,
+            ragchat_dot_v1_dot_chat__pb2.RecordFeedbackResponse.FromString,
             options,
             channel_credentials,
             insecure,

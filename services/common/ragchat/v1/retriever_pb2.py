@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aragchat/v1/retriever.proto\x12\nragchat.v1\"M\n\rSearchFilters\x12\x15\n\rcontent_types\x18\x01 \x03(\t\x12\x11\n\tlanguages\x18\x02 \x03(\t\x12\x12\n\nurl_prefix\x18\x03 \x01(\t\"\xad\x01\n\rSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x0e\n\x06kb_ids\x18\x04 \x03(\t\x12\t\n\x01k\x18\x05 \x01(\x05\x12$\n\x04mode\x18\x06 \x01(\x0e\x32\x16.ragchat.v1.SearchMode\x12*\n\x07\x66ilters\x18\x07 \x01(\x0b\x32\x19.ragchat.v1.SearchFilters\"5\n\x08ImageRef\x12\x0b\n\x03src\x18\x01 \x01(\t\x12\x0b\n\x03\x61lt\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\"\xc3\x01\n\tSearchHit\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0f\n\x07page_id\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\x12\x0b\n\x03url\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x14\n\x0cheading_path\x18\x06 \x03(\t\x12\x0f\n\x07snippet\x18\x07 \x01(\t\x12\x0c\n\x04text\x18\x08 \x01(\t\x12$\n\x06images\x18\t \x03(\x0b\x32\x14.ragchat.v1.ImageRef\x12\r\n\x05kb_id\x18\n \x01(\t\"]\n\x0eSearchResponse\x12#\n\x04hits\x18\x01 \x03(\x0b\x32\x15.ragchat.v1.SearchHit\x12\x0f\n\x07took_ms\x18\x02 \x01(\x01\x12\x15\n\rindex_version\x18\x03 \x01(\t*\x86\x01\n\nSearchMode\x12\x1b\n\x17SEARCH_MODE_UNSPECIFIED\x10\x00\x12\x16\n\x12SEARCH_MODE_HYBRID\x10\x01\x12\x14\n\x10SEARCH_MODE_BM25\x10\x02\x12\x16\n\x12SEARCH_MODE_VECTOR\x10\x03\x12\x15\n\x11SEARCH_MODE_IMAGE\x10\x04\x32S\n\x10RetrieverService\x12?\n\x06Search\x12\x19.ragchat.v1.SearchRequest\x1a\x1a.ragchat.v1.SearchResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aragchat/v1/retriever.proto\x12\nragchat.v1\"M\n\rSearchFilters\x12\x15\n\rcontent_types\x18\x01 \x03(\t\x12\x11\n\tlanguages\x18\x02 \x03(\t\x12\x12\n\nurl_prefix\x18\x03 \x01(\t\"\xad\x01\n\rSearchRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\r\n\x05image\x18\x02 \x01(\x0c\x12\x11\n\ttenant_id\x18\x03 \x01(\t\x12\x0e\n\x06kb_ids\x18\x04 \x03(\t\x12\t\n\x01k\x18\x05 \x01(\x05\x12$\n\x04mode\x18\x06 \x01(\x0e\x32\x16.ragchat.v1.SearchMode\x12*\n\x07\x66ilters\x18\x07 \x01(\x0b\x32\x19.ragchat.v1.SearchFilters\"5\n\x08ImageRef\x12\x0b\n\x03src\x18\x01 \x01(\t\x12\x0b\n\x03\x61lt\x18\x02 \x01(\t\x12\x0f\n\x07\x63\x61ption\x18\x03 \x01(\t\"\xc3\x01\n\tSearchHit\x12\x10\n\x08\x63hunk_id\x18\x01 \x01(\t\x12\x0f\n\x07page_id\x18\x02 \x01(\t\x12\r\n\x05score\x18\x03 \x01(\x02\x12\x0b\n\x03url\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x14\n\x0cheading_path\x18\x06 \x03(\t\x12\x0f\n\x07snippet\x18\x07 \x01(\t\x12\x0c\n\x04text\x18\x08 \x01(\t\x12$\n\x06images\x18\t \x03(\x0b\x32\x14.ragchat.v1.ImageRef\x12\r\n\x05kb_id\x18\n \x01(\t\"]\n\x0eSearchResponse\x12#\n\x04hits\x18\x01 \x03(\x0b\x32\x15.ragchat.v1.SearchHit\x12\x0f\n\x07took_ms\x18\x02 \x01(\x01\x12\x15\n\rindex_version\x18\x03 \x01(\t\"+\n\x19KnowledgeBaseStatsRequest\x12\x0e\n\x06kb_ids\x18\x01 \x03(\t\"]\n\x11KnowledgeBaseStat\x12\r\n\x05kb_id\x18\x01 \x01(\t\x12\r\n\x05pages\x18\x02 \x01(\x03\x12\x0e\n\x06\x63hunks\x18\x03 \x01(\x03\x12\x1a\n\x12last_indexed_at_ms\x18\x04 \x01(\x03\"J\n\x1aKnowledgeBaseStatsResponse\x12,\n\x05stats\x18\x01 \x03(\x0b\x32\x1d.ragchat.v1.KnowledgeBaseStat\"+\n\x1a\x44\x65leteKnowledgeBaseRequest\x12\r\n\x05kb_id\x18\x01 \x01(\t\"5\n\x1b\x44\x65leteKnowledgeBaseResponse\x12\x16\n\x0e\x64\x65leted_chunks\x18\x01 \x01(\x03\"\x1d\n\x0c\x45mbedRequest\x12\r\n\x05texts\x18\x01 \x03(\t\"\x1b\n\tEmbedding\x12\x0e\n\x06values\x18\x01 \x03(\x02\":\n\rEmbedResponse\x12)\n\nembeddings\x18\x01 \x03(\x0b\x32\x15.ragchat.v1.Embedding*\x86\x01\n\nSearchMode\x12\x1b\n\x17SEARCH_MODE_UNSPECIFIED\x10\x00\x12\x16\n\x12SEARCH_MODE_HYBRID\x10\x01\x12\x14\n\x10SEARCH_MODE_BM25\x10\x02\x12\x16\n\x12SEARCH_MODE_VECTOR\x10\x03\x12\x15\n\x11SEARCH_MODE_IMAGE\x10\x04\x32\xde\x02\n\x10RetrieverService\x12?\n\x06Search\x12\x19.ragchat.v1.SearchRequest\x1a\x1a.ragchat.v1.SearchResponse\x12\x63\n\x12KnowledgeBaseStats\x12%.ragchat.v1.KnowledgeBaseStatsRequest\x1a&.ragchat.v1.KnowledgeBaseStatsResponse\x12\x66\n\x13\x44\x65leteKnowledgeBase\x12&.ragchat.v1.DeleteKnowledgeBaseRequest\x1a\'.ragchat.v1.DeleteKnowledgeBaseResponse\x12<\n\x05\x45mbed\x12\x18.ragchat.v1.EmbedRequest\x1a\x19.ragchat.v1.EmbedResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'ragchat.v1.retriever_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SEARCHMODE']._serialized_start=646
-  _globals['_SEARCHMODE']._serialized_end=780
+  _globals['_SEARCHMODE']._serialized_start=1082
+  _globals['_SEARCHMODE']._serialized_end=1216
   _globals['_SEARCHFILTERS']._serialized_start=42
   _globals['_SEARCHFILTERS']._serialized_end=119
   _globals['_SEARCHREQUEST']._serialized_start=122
@@ -43,6 +43,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SEARCHHIT']._serialized_end=548
   _globals['_SEARCHRESPONSE']._serialized_start=550
   _globals['_SEARCHRESPONSE']._serialized_end=643
-  _globals['_RETRIEVERSERVICE']._serialized_start=782
-  _globals['_RETRIEVERSERVICE']._serialized_end=865
+  _globals['_KNOWLEDGEBASESTATSREQUEST']._serialized_start=645
+  _globals['_KNOWLEDGEBASESTATSREQUEST']._serialized_end=688
+  _globals['_KNOWLEDGEBASESTAT']._serialized_start=690
+  _globals['_KNOWLEDGEBASESTAT']._serialized_end=783
+  _globals['_KNOWLEDGEBASESTATSRESPONSE']._serialized_start=785
+  _globals['_KNOWLEDGEBASESTATSRESPONSE']._serialized_end=859
+  _globals['_DELETEKNOWLEDGEBASEREQUEST']._serialized_start=861
+  _globals['_DELETEKNOWLEDGEBASEREQUEST']._serialized_end=904
+  _globals['_DELETEKNOWLEDGEBASERESPONSE']._serialized_start=906
+  _globals['_DELETEKNOWLEDGEBASERESPONSE']._serialized_end=959
+  _globals['_EMBEDREQUEST']._serialized_start=961
+  _globals['_EMBEDREQUEST']._serialized_end=990
+  _globals['_EMBEDDING']._serialized_start=992
+  _globals['_EMBEDDING']._serialized_end=1019
+  _globals['_EMBEDRESPONSE']._serialized_start=1021
+  _globals['_EMBEDRESPONSE']._serialized_end=1079
+  _globals['_RETRIEVERSERVICE']._serialized_start=1219
+  _globals['_RETRIEVERSERVICE']._serialized_end=1569
 # @@protoc_insertion_point(module_scope)

@@ -91,3 +91,57 @@ class SearchResponse(_message.Message):
     took_ms: float
     index_version: str
     def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., took_ms: _Optional[float] = ..., index_version: _Optional[str] = ...) -> None: ...
+
+class KnowledgeBaseStatsRequest(_message.Message):
+    __slots__ = ("kb_ids",)
+    KB_IDS_FIELD_NUMBER: _ClassVar[int]
+    kb_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, kb_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class KnowledgeBaseStat(_message.Message):
+    __slots__ = ("kb_id", "pages", "chunks", "last_indexed_at_ms")
+    KB_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    LAST_INDEXED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    kb_id: str
+    pages: int
+    chunks: int
+    last_indexed_at_ms: int
+    def __init__(self, kb_id: _Optional[str] = ..., pages: _Optional[int] = ..., chunks: _Optional[int] = ..., last_indexed_at_ms: _Optional[int] = ...) -> None: ...
+
+class KnowledgeBaseStatsResponse(_message.Message):
+    __slots__ = ("stats",)
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    stats: _containers.RepeatedCompositeFieldContainer[KnowledgeBaseStat]
+    def __init__(self, stats: _Optional[_Iterable[_Union[KnowledgeBaseStat, _Mapping]]] = ...) -> None: ...
+
+class DeleteKnowledgeBaseRequest(_message.Message):
+    __slots__ = ("kb_id",)
+    KB_ID_FIELD_NUMBER: _ClassVar[int]
+    kb_id: str
+    def __init__(self, kb_id: _Optional[str] = ...) -> None: ...
+
+class DeleteKnowledgeBaseResponse(_message.Message):
+    __slots__ = ("deleted_chunks",)
+    DELETED_CHUNKS_FIELD_NUMBER: _ClassVar[int]
+    deleted_chunks: int
+    def __init__(self, deleted_chunks: _Optional[int] = ...) -> None: ...
+
+class EmbedRequest(_message.Message):
+    __slots__ = ("texts",)
+    TEXTS_FIELD_NUMBER: _ClassVar[int]
+    texts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, texts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Embedding(_message.Message):
+    __slots__ = ("values",)
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class EmbedResponse(_message.Message):
+    __slots__ = ("embeddings",)
+    EMBEDDINGS_FIELD_NUMBER: _ClassVar[int]
+    embeddings: _containers.RepeatedCompositeFieldContainer[Embedding]
+    def __init__(self, embeddings: _Optional[_Iterable[_Union[Embedding, _Mapping]]] = ...) -> None: ...

@@ -41,6 +41,21 @@ class RetrieverServiceStub:
                 request_serializer=ragchat_dot_v1_dot_retriever__pb2.SearchRequest.SerializeToString,
                 response_deserializer=ragchat_dot_v1_dot_retriever__pb2.SearchResponse.FromString,
                 _registered_method=True)
+        self.KnowledgeBaseStats = channel.unary_unary(
+                '/ragchat.v1.RetrieverService/KnowledgeBaseStats',
+                request_serializer=ragchat_dot_v1_dot_retriever__pb2.KnowledgeBaseStatsRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_retriever__pb2.KnowledgeBaseStatsResponse.FromString,
+                _registered_method=True)
+        self.DeleteKnowledgeBase = channel.unary_unary(
+                '/ragchat.v1.RetrieverService/DeleteKnowledgeBase',
+                request_serializer=ragchat_dot_v1_dot_retriever__pb2.DeleteKnowledgeBaseRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_retriever__pb2.DeleteKnowledgeBaseResponse.FromString,
+                _registered_method=True)
+        self.Embed = channel.unary_unary(
+                '/ragchat.v1.RetrieverService/Embed',
+                request_serializer=ragchat_dot_v1_dot_retriever__pb2.EmbedRequest.SerializeToString,
+                response_deserializer=ragchat_dot_v1_dot_retriever__pb2.EmbedResponse.FromString,
+                _registered_method=True)
 
 
 class RetrieverServiceServicer:
@@ -54,6 +69,27 @@ class RetrieverServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def KnowledgeBaseStats(self, request, context):
+        """Pages and chunks indexed per knowledge base (for the gateway's knowledge base stats).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteKnowledgeBase(self, request, context):
+        """Removes every chunk of one knowledge base from the index (knowledge base deletion).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Embed(self, request, context):
+        """Sentence embeddings of short texts with the index's text model (e.g. grouping questions).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RetrieverServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +97,21 @@ def add_RetrieverServiceServicer_to_server(servicer, server):
                     servicer.Search,
                     request_deserializer=ragchat_dot_v1_dot_retriever__pb2.SearchRequest.FromString,
                     response_serializer=ragchat_dot_v1_dot_retriever__pb2.SearchResponse.SerializeToString,
+            ),
+            'KnowledgeBaseStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.KnowledgeBaseStats,
+                    request_deserializer=ragchat_dot_v1_dot_retriever__pb2.KnowledgeBaseStatsRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_retriever__pb2.KnowledgeBaseStatsResponse.SerializeToString,
+            ),
+            'DeleteKnowledgeBase': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteKnowledgeBase,
+                    request_deserializer=ragchat_dot_v1_dot_retriever__pb2.DeleteKnowledgeBaseRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_retriever__pb2.DeleteKnowledgeBaseResponse.SerializeToString,
+            ),
+            'Embed': grpc.unary_unary_rpc_method_handler(
+                    servicer.Embed,
+                    request_deserializer=ragchat_dot_v1_dot_retriever__pb2.EmbedRequest.FromString,
+                    response_serializer=ragchat_dot_v1_dot_retriever__pb2.EmbedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -92,6 +143,87 @@ class RetrieverService:
             '/ragchat.v1.RetrieverService/Search',
             ragchat_dot_v1_dot_retriever__pb2.SearchRequest.SerializeToString,
             ragchat_dot_v1_dot_retriever__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KnowledgeBaseStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.RetrieverService/KnowledgeBaseStats',
+            ragchat_dot_v1_dot_retriever__pb2.KnowledgeBaseStatsRequest.SerializeToString,
+            ragchat_dot_v1_dot_retriever__pb2.KnowledgeBaseStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteKnowledgeBase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.RetrieverService/DeleteKnowledgeBase',
+            ragchat_dot_v1_dot_retriever__pb2.DeleteKnowledgeBaseRequest.SerializeToString,
+            ragchat_dot_v1_dot_retriever__pb2.DeleteKnowledgeBaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Embed(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/ragchat.v1.RetrieverService/Embed',
+            ragchat_dot_v1_dot_retriever__pb2.EmbedRequest.SerializeToString,
+            ragchat_dot_v1_dot_retriever__pb2.EmbedResponse.FromString,
             options,
             channel_credentials,
             insecure,
