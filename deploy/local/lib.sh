@@ -135,7 +135,9 @@ grant_traverse() {
 # (minimal images have no ps); the state is the field after the parenthesised command name.
 process_alive() {
   local stat
-  { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+  # Test first: under `set -e` a failed `$(<file)` exits the script even inside `||`.
+  [[ -r /proc/$1/stat ]] || return 1
+  stat=$(<"/proc/$1/stat") || return 1
   stat=${stat##*) }
   [[ ${stat%% *} != Z ]]
 }
