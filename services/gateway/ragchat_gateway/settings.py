@@ -1,5 +1,7 @@
 """Gateway settings (environment prefix ``GATEWAY_``)."""
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 from ragchat_common.settings import KafkaSettings, PostgresSettings, RedisSettings, ServiceSettings
@@ -15,6 +17,22 @@ class GatewaySettings(ServiceSettings):
     auth_target: str = "127.0.0.1:50051"
     retriever_target: str = "127.0.0.1:50052"
     chat_target: str = "127.0.0.1:50053"
+    # Deadline of one unary gRPC call to a service behind the gateway.
+    grpc_timeout_s: float = 10.0
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+    # Browser origins of the web app allowed to call the API with credentials (cookies).
+    # Comma-free JSON list in the environment, e.g. GATEWAY_CORS_ORIGINS='["https://x"]'.
+    cors_origins: list[str] = Field(default_factory=list)
+    # Paths a widget on any site may call with an API key (no cookies); the key's own allowed
+    # origins are checked by auth on every request.
+    widget_paths: list[str] = Field(default_factory=lambda: ["/api/v1/chat/stream"])
+    # Largest request body accepted, in bytes (413 above it).
+    max_body_bytes: int = 1_000_000
+    # The refresh cookie is Secure unless the gateway is served over plain HTTP (local runs).
+    refresh_cookie_secure: bool = False
+    # Consumer group that stores crawl progress in the crawl_jobs table.
+    crawl_jobs_group: str = "gateway-crawl-jobs"
+    # The built web app (index.html and assets), served at / when present.
+    web_dist: Path = Path(__file__).resolve().parent.parent / "web" / "dist"
