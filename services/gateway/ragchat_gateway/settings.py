@@ -2,9 +2,25 @@
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from ragchat_common.settings import KafkaSettings, PostgresSettings, RedisSettings, ServiceSettings
+from ragchat_common.topics import CHAT_TURN, CRAWL_PROGRESS
+
+
+class AnalyticsSettings(BaseModel):
+    """Knobs of the analytics read model.
+
+    Set as JSON in the environment: ``GATEWAY_ANALYTICS='{"similarity_threshold": 0.8}'``.
+    """
+
+    # Cosine similarity at which two questions count as the same question.
+    similarity_threshold: float = Field(default=0.7, gt=0.0, le=1.0)
+    # Most frequent distinct questions considered when grouping (bounds the work per request).
+    max_distinct_questions: int = Field(default=2000, ge=1)
+    # Questions per RetrieverService.Embed call, and its deadline.
+    embed_batch: int = Field(default=64, ge=1)
+    embed_timeout_s: float = Field(default=10.0, gt=0)
 
 
 class GatewaySettings(ServiceSettings):
@@ -36,3 +52,9 @@ class GatewaySettings(ServiceSettings):
     crawl_jobs_group: str = "gateway-crawl-jobs"
     # The built web app (index.html and assets), served at / when present.
     web_dist: Path = Path(__file__).resolve().parent.parent / "web" / "dist"
+    # Topics the gateway consumes (the platform's by default; test stacks use their own).
+    chat_turn_topic: str = CHAT_TURN.name
+    crawl_progress_topic: str = CRAWL_PROGRESS.name
+    # Every consumer's group is f"{consumer_group_prefix}-{purpose}" (e.g. gateway-analytics).
+    consumer_group_prefix: str = "gateway"
+    analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
