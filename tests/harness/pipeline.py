@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 import httpx
@@ -40,6 +40,7 @@ from ragchat_common.settings import (
     RedisSettings,
 )
 from ragchat_common.topics import (
+    CHAT_TURN,
     CHUNK_EMBEDDED,
     CRAWL_PROGRESS,
     PAGE_PARSED,
@@ -50,6 +51,10 @@ from ragchat_common.topics import (
 
 BIN = Path(sys.executable).parent
 SERVICES = ("scraper", "embedder", "retriever")
+# The whole platform, in start order: a service's gRPC peers start before it.
+PLATFORM = ("auth", "scraper", "embedder", "retriever", "chat", "gateway")
+GRPC_SERVICES = ("auth", "retriever", "chat")
+STACK_OWNER_EMAIL = "owner@stack.test"
 # Bounds, not expectations: model loading and Chromium on a busy 2-core machine are slow.
 READY_WITHIN_S = 300.0
 
@@ -101,6 +106,15 @@ class PipelineNames:
     @property
     def progress(self) -> TopicSpec:
         return self.topic(CRAWL_PROGRESS)
+
+    @property
+    def turns(self) -> TopicSpec:
+        return self.topic(CHAT_TURN)
+
+    @property
+    def all_topics(self) -> tuple[TopicSpec, ...]:
+        """Every topic of the pipeline, input topics first."""
+        return (self.submitted, self.pages, self.chunks, self.progress, self.turns)
 
     @property
     def index_alias(self) -> str:
@@ -220,6 +234,10 @@ class IngestionPipeline:
     retriever_env: Mapping[str, str] = field(default_factory=dict)
     only: tuple[str, ...] = SERVICES
     services: dict[str, ServiceProcess] = field(default_factory=dict)
+    # Environment of the services outside ingestion (auth, chat, gateway), by service name.
+    platform_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    grpc_ports: dict[str, int] = field(default_factory=dict)
+    owner_password: str = field(default_factory=lambda: f"Stack-{uuid4().hex}")
 
     # -- setting up ------------------------------------------------------------------------
 
@@ -261,19 +279,54 @@ class IngestionPipeline:
                 # Pages too large for one message are read from this pipeline's scraper.
                 "EMBEDDER_SCRAPER_URL": scraper_url,
             }
-        else:
+        elif service == "retriever":
             env |= {
                 "RETRIEVER_INDEXER_TOPIC": names.chunks.name,
                 "RETRIEVER_INDEXER_GROUP_ID": names.group("retriever"),
                 "RETRIEVER_INDEX_ALIAS": names.index_alias,
-                "RETRIEVER_GRPC_PORT": str(free_port()),
+                "RETRIEVER_GRPC_PORT": str(self.grpc_ports["retriever"]),
+            }
+        elif service == "auth":
+            env |= {
+                "AUTH_GRPC_PORT": str(self.grpc_ports["auth"]),
+                "AUTH_BOOTSTRAP_EMAIL": STACK_OWNER_EMAIL,
+                "AUTH_BOOTSTRAP_PASSWORD": self.owner_password,
+            }
+        elif service == "chat":
+            env |= {
+                "CHAT_GRPC_PORT": str(self.grpc_ports["chat"]),
+                "CHAT_RETRIEVER_TARGET": self.grpc_target("retriever"),
+                "CHAT_TURN_TOPIC": names.turns.name,
+            }
+        else:
+            env |= {
+                "GATEWAY_AUTH_TARGET": self.grpc_target("auth"),
+                "GATEWAY_RETRIEVER_TARGET": self.grpc_target("retriever"),
+                "GATEWAY_CHAT_TARGET": self.grpc_target("chat"),
+                "GATEWAY_URL_SUBMITTED_TOPIC": names.submitted.name,
+                "GATEWAY_CRAWL_PROGRESS_TOPIC": names.progress.name,
+                "GATEWAY_CHAT_TURN_TOPIC": names.turns.name,
+                "GATEWAY_CONSUMER_GROUP_PREFIX": names.group("gateway"),
             }
         return env | dict(extra)
 
+    def grpc_target(self, service: str) -> str:
+        """``host:port`` of one of this pipeline's gRPC services."""
+        return f"127.0.0.1:{self.grpc_ports[service]}"
+
+    @property
+    def gateway_url(self) -> str:
+        """Base URL of this pipeline's gateway (when it runs one)."""
+        return f"http://127.0.0.1:{self.services['gateway'].http_port}"
+
+    @property
+    def owner_email(self) -> str:
+        """The first owner that this pipeline's auth service created."""
+        return STACK_OWNER_EMAIL
+
     async def create_topics(self) -> None:
         """This pipeline's topics and their dead-letter twins."""
-        names = self.names
-        inputs = (names.submitted, names.pages, names.chunks, names.progress)
+        inputs = self.names.all_topics
         await ensure_topics(
             self.infra.kafka.bootstrap_servers,
             inputs + tuple(t.dead_letter for t in inputs),
@@ -285,13 +338,15 @@ class IngestionPipeline:
         until each is ready."""
         await self.create_topics()
         extras = {
+            **self.platform_env,
             "scraper": self.scraper_env,
             "embedder": self.embedder_env,
             "retriever": self.retriever_env,
         }
         ports = {name: free_port() for name in self.only}
+        self.grpc_ports.update({name: free_port() for name in GRPC_SERVICES})
         for name in self.only:
-            env = self._env(name, ports, extras[name])
+            env = self._env(name, ports, extras.get(name, {}))
             self.services[name] = ServiceProcess(
                 name,
                 env,
@@ -552,8 +607,7 @@ class IngestionPipeline:
 
     async def drop_topics(self) -> None:
         """Delete this pipeline's topics."""
-        names = self.names
-        inputs = (names.submitted, names.pages, names.chunks, names.progress)
+        inputs = self.names.all_topics
         admin = AIOKafkaAdminClient(bootstrap_servers=self.infra.kafka.bootstrap_servers)
         await admin.start()
         try:
@@ -573,6 +627,32 @@ async def _admin_connection(postgres: PostgresSettings) -> asyncpg.Connection:
 
 
 @asynccontextmanager
+async def running_stack(
+    infra: Infrastructure,
+    suffix: str,
+    workdir: Path,
+    *,
+    env: Mapping[str, Mapping[str, str]] | None = None,
+    only: tuple[str, ...] = PLATFORM,
+) -> AsyncIterator[IngestionPipeline]:
+    """The whole platform (auth, ingestion, chat, gateway) on names, ports and a database of its
+    own, with a first owner (``owner_email`` / ``owner_password``); ``env`` adds settings per
+    service name. Everything it made is removed afterwards."""
+    extra = env or {}
+    async with running_pipeline(
+        infra,
+        suffix,
+        workdir,
+        scraper_env=extra.get("scraper"),
+        embedder_env=extra.get("embedder"),
+        retriever_env=extra.get("retriever"),
+        platform_env={k: v for k, v in extra.items() if k not in SERVICES},
+        only=only,
+    ) as stack:
+        yield stack
+
+
+@asynccontextmanager
 async def running_pipeline(
     infra: Infrastructure,
     suffix: str,
@@ -581,6 +661,7 @@ async def running_pipeline(
     scraper_env: Mapping[str, str] | None = None,
     embedder_env: Mapping[str, str] | None = None,
     retriever_env: Mapping[str, str] | None = None,
+    platform_env: Mapping[str, Mapping[str, str]] | None = None,
     only: tuple[str, ...] = SERVICES,
 ) -> AsyncIterator[IngestionPipeline]:
     """A started pipeline with a scraper database of its own; everything it made is removed
@@ -601,6 +682,7 @@ async def running_pipeline(
         embedder_env or {},
         retriever_env or {},
         only,
+        platform_env=platform_env or {},
     )
     try:
         await pipeline.start()
