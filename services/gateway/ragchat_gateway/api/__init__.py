@@ -5,4 +5,16 @@ To add a router: import it here and append it to :data:`ROUTERS` (one line each)
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from ragchat_gateway.api.api_keys import router as api_keys_router
+from ragchat_gateway.api.audit import router as audit_router
+from ragchat_gateway.api.auth import jwks_router
+from ragchat_gateway.api.auth import router as auth_router
+from ragchat_gateway.api.users import router as users_router
+
+ROUTERS: list[APIRouter] = [
+    auth_router,
+    jwks_router,
+    users_router,
+    api_keys_router,
+    audit_router,
+]

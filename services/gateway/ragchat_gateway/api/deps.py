@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import grpc
@@ -112,6 +113,11 @@ async def db_session(context: Context) -> AsyncIterator[AsyncSession]:
 
 
 DbSession = Annotated[AsyncSession, Depends(db_session)]
+
+
+def time_of_ms(ms: int) -> datetime | None:
+    """A protobuf time (ms since the epoch, 0 for unset) as an aware datetime."""
+    return datetime.fromtimestamp(ms / 1000, UTC) if ms else None
 
 
 # --- errors -------------------------------------------------------------------------------------
