@@ -52,9 +52,25 @@ class GatewaySettings(ServiceSettings):
     crawl_jobs_group: str = "gateway-crawl-jobs"
     # The built web app (index.html and assets), served at / when present.
     web_dist: Path = Path(__file__).resolve().parent.parent / "web" / "dist"
+    # The embeddable chat widget (built by `npm run build` in web/widget), served at /widget.js.
+    widget_js: Path = Path(__file__).resolve().parent.parent / "web/widget/dist/widget.js"
     # Topics the gateway consumes (the platform's by default; test stacks use their own).
     chat_turn_topic: str = CHAT_TURN.name
     crawl_progress_topic: str = CRAWL_PROGRESS.name
     # Every consumer's group is f"{consumer_group_prefix}-{purpose}" (e.g. gateway-analytics).
     consumer_group_prefix: str = "gateway"
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
+    # Rate limits ("<count>/<second|minute|hour>", the ``limits`` notation), counted in Redis.
+    rate_limit_enabled: bool = True
+    rate_limit_user: str = "300/minute"
+    rate_limit_api_key: str = "600/minute"
+    # Per client IP on login, registration, refresh, password change and invitations.
+    rate_limit_login_ip: str = "10/minute"
+    rate_limit_global: str = "5000/second"
+    # WebSockets: heartbeat period (a ping unanswered by the next one closes the socket) and how
+    # long a new socket may take to send its auth frame.
+    ws_ping_interval_s: float = 20.0
+    ws_auth_timeout_s: float = 10.0
+    # Deadline of one streamed chat turn.
+    chat_turn_timeout_s: float = 300.0
+
