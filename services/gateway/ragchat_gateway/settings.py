@@ -73,17 +73,3 @@ class GatewaySettings(ServiceSettings):
     ws_auth_timeout_s: float = 10.0
     # Deadline of one streamed chat turn.
     chat_turn_timeout_s: float = 300.0
-
-    # Rate limits ("<count>/<second|minute|hour>", the ``limits`` notation), counted in Redis.
-    rate_limit_enabled: bool = True
-    rate_limit_user: str = "300/minute"
-    rate_limit_api_key: str = "600/minute"
-    # Per client IP on login, registration, refresh, password change and invitations.
-    rate_limit_login_ip: str = "10/minute"
-    rate_limit_global: str = "5000/second"
-    # WebSockets: heartbeat period (a ping unanswered by the next one closes the socket) and how
-    # long a new socket may take to send its auth frame.
-    ws_ping_interval_s: float = 20.0
-    ws_auth_timeout_s: float = 10.0
-    # Deadline of one streamed chat turn.
-    chat_turn_timeout_s: float = 300.0
