@@ -10,6 +10,7 @@ from ragchat_gateway.api.audit import router as audit_router
 from ragchat_gateway.api.auth import jwks_router
 from ragchat_gateway.api.auth import router as auth_router
 from ragchat_gateway.api.users import router as users_router
+from ragchat_gateway.api.widget import router as widget_router
 
 ROUTERS: list[APIRouter] = [
     auth_router,
@@ -17,4 +18,5 @@ ROUTERS: list[APIRouter] = [
     users_router,
     api_keys_router,
     audit_router,
+    widget_router,
 ]
