@@ -183,8 +183,24 @@ class CrawlState(StrEnum):
     FAILED = "failed"
 
 
+class CrawlFailure(BaseModel):
+    """A URL a crawl failed to fetch or read, and why (what a person sees as the failure)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    reason: str
+
+
+RECENT_FAILURES_MAX = 20
+
+
 class CrawlProgress(Event):
-    """Live counters of a crawl, emitted at least once a second while it runs."""
+    """Live counters of a crawl, emitted at least once a second while it runs.
+
+    ``recent_failures`` holds the latest failed URLs of the crawl with their reasons (at most
+    :data:`RECENT_FAILURES_MAX`, newest last); the ``failed`` counter counts all of them.
+    """
 
     schema_version: Literal[1] = 1
     crawl_id: UUID
@@ -197,6 +213,7 @@ class CrawlProgress(Event):
     skipped: int = 0
     current_url: str | None = None
     pages_per_second: float = 0.0
+    recent_failures: list[CrawlFailure] = Field(default_factory=list)
 
 
 class ChatTurn(Event):
