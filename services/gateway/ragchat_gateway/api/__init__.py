@@ -9,6 +9,9 @@ from ragchat_gateway.api.api_keys import router as api_keys_router
 from ragchat_gateway.api.audit import router as audit_router
 from ragchat_gateway.api.auth import jwks_router
 from ragchat_gateway.api.auth import router as auth_router
+from ragchat_gateway.api.crawls import router as crawls_router
+from ragchat_gateway.api.knowledge_bases import router as knowledge_bases_router
+from ragchat_gateway.api.search import router as search_router
 from ragchat_gateway.api.users import router as users_router
 from ragchat_gateway.api.widget import router as widget_router
 
@@ -18,5 +21,8 @@ ROUTERS: list[APIRouter] = [
     users_router,
     api_keys_router,
     audit_router,
+    knowledge_bases_router,
+    crawls_router,
+    search_router,
     widget_router,
 ]

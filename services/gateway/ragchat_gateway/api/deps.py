@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -474,6 +475,31 @@ def with_kb_ids(principal: Principal, kb_ids: Iterable[str]) -> Principal:
 async def expanded_principal(context: GatewayContext, principal: Principal) -> Principal:
     """The principal with ``all_kbs`` expanded into the tenant's explicit kb ids."""
     return with_kb_ids(principal, await readable_kb_ids(context, principal))
+
+
+async def record_audit(
+    context: GatewayContext,
+    request: Request,
+    principal: Principal,
+    action: str,
+    target: tuple[str, str],
+    detail: dict[str, Any],
+    outcome: str = "success",
+) -> None:
+    """Write an action the gateway performed (kb deletion, crawl submission) to auth's audit log."""
+    target_type, target_id = target
+    await context.auth.RecordAudit(
+        auth_pb2.RecordAuditRequest(
+            actor=principal,
+            action=action,
+            outcome=outcome,
+            target_type=target_type,
+            target_id=target_id,
+            detail_json=json.dumps(detail, default=str),
+            client=client_info(request),
+        ),
+        timeout=context.timeout_s,
+    )
 
 
 # --- middleware ---------------------------------------------------------------------------------

@@ -11,7 +11,10 @@ from collections.abc import Callable
 from ragchat_common.runtime import ServiceRuntime
 
 from ragchat_gateway.api.deps import GatewayContext
+from ragchat_gateway.handlers.crawl_jobs import wire_crawl_jobs
 
 Wiring = Callable[[ServiceRuntime, GatewayContext], None]
 
-WIRINGS: list[Wiring] = []
+WIRINGS: list[Wiring] = [
+    wire_crawl_jobs,
+]

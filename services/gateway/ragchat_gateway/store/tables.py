@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from ragchat_common.events import utc_now
 from sqlalchemy import DateTime, MetaData, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
@@ -30,9 +31,12 @@ class KnowledgeBase(GatewayTable, table=True):
     name: str = Field(max_length=200)
     description: str = Field(default="", max_length=2000)
     created_at: datetime = Field(
-        sa_type=DateTime(timezone=True), sa_column_kwargs={"server_default": func.now()}
+        default_factory=utc_now,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now()},
     )
     updated_at: datetime = Field(
+        default_factory=utc_now,
         sa_type=DateTime(timezone=True),
         sa_column_kwargs={"server_default": func.now(), "onupdate": func.now()},
     )
@@ -60,9 +64,12 @@ class CrawlJob(GatewayTable, table=True):
     # When the scraper emitted the progress stored here; older events arriving late are ignored.
     progress_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     created_at: datetime = Field(
-        sa_type=DateTime(timezone=True), sa_column_kwargs={"server_default": func.now()}
+        default_factory=utc_now,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now()},
     )
     updated_at: datetime = Field(
+        default_factory=utc_now,
         sa_type=DateTime(timezone=True),
         sa_column_kwargs={"server_default": func.now(), "onupdate": func.now()},
     )
