@@ -68,6 +68,8 @@ class GatewaySettings(ServiceSettings):
     # Per client IP on login, registration, refresh, password change and invitations.
     rate_limit_login_ip: str = "10/minute"
     rate_limit_global: str = "5000/second"
+    # Prefix of the counters in Redis (one per deployment; test stacks sharing a Redis differ).
+    rate_limit_key_prefix: str = "ratelimit"
     # WebSockets: heartbeat period (a ping unanswered by the next one closes the socket) and how
     # long a new socket may take to send its auth frame.
     ws_ping_interval_s: float = 20.0

@@ -43,6 +43,8 @@ class RateLimitPolicy:
     login_ip: str = "10/minute"
     global_: str = "5000/second"
     enabled: bool = True
+    # Redis key prefix: replicas of one deployment share it; separate stacks on one Redis don't.
+    key_prefix: str = "ratelimit"
 
     @classmethod
     def of(cls, settings: GatewaySettings) -> RateLimitPolicy:
@@ -53,6 +55,7 @@ class RateLimitPolicy:
             login_ip=settings.rate_limit_login_ip,
             global_=settings.rate_limit_global,
             enabled=settings.rate_limit_enabled,
+            key_prefix=settings.rate_limit_key_prefix,
         )
 
     def items(self) -> dict[LimitScope, RateLimitItem]:
@@ -82,13 +85,13 @@ class RateLimited(Exception):
 class RateLimiter:
     """Counts requests per scope and identity in Redis and refuses the ones over budget."""
 
-    def __init__(self, redis: Redis, policy: RateLimitPolicy, key_prefix: str = "ratelimit"):
+    def __init__(self, redis: Redis, policy: RateLimitPolicy) -> None:
         # The storage shares the gateway's Redis connection pool (closed with the app), so the
         # limiter holds no connections of its own; the URL only names the backend.
         self.storage = RedisStorage(
             "async+redis://",
             implementation="redispy",
-            key_prefix=key_prefix,
+            key_prefix=policy.key_prefix,
             connection_pool=redis.connection_pool,
         )
         self.strategy = FixedWindowRateLimiter(self.storage)
