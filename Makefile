@@ -14,7 +14,7 @@ PYTEST := $(WITH_ENV) $(UV) run --frozen pytest
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 
 .PHONY: help install up down status test test-unit test-integration test-e2e lint format proto \
-	bench bench-ingest bench-retrieval test-ingest-full
+	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -71,7 +71,7 @@ format: install ## Apply ruff's fixes and formatting
 proto: install ## Regenerate the gRPC stubs from proto/
 	$(UV) run --frozen python proto/generate.py
 
-bench: bench-ingest bench-retrieval ## Every benchmark (each prints a table and a last BENCH line)
+bench: bench-ingest bench-retrieval bench-chat ## Every benchmark (each prints a table and a last BENCH line)
 
 bench-ingest: install ## Ingestion throughput on Debian's python3-doc (FULL=1: all ~530 pages)
 	$(LOCAL)/infra.sh up
@@ -85,3 +85,13 @@ bench-retrieval: install ## Search latency per mode, ours vs raw OpenSearch (SIZ
 test-ingest-full: install ## The python3-doc end-to-end test on the whole site (long on CPU)
 	$(LOCAL)/infra.sh up
 	RAGCHAT_E2E_FULL_SITE=1 $(PYTEST) -m e2e tests/e2e/test_ingestion_python_docs.py
+
+eval: install ## Answer quality on python3-doc: Recall@5/MRR@10 per search mode, declines, citations
+	$(LOCAL)/infra.sh up
+	$(LOCAL)/python3-doc.sh up
+	$(WITH_ENV) $(UV) run --frozen python -m bench.eval
+
+bench-chat: install ## Chat first-token and total latency per provider at 1, 10 and 50 conversations
+	$(LOCAL)/infra.sh up
+	$(LOCAL)/python3-doc.sh up
+	$(WITH_ENV) $(UV) run --frozen python -m bench.chat
