@@ -14,7 +14,7 @@ PYTEST := $(WITH_ENV) $(UV) run --frozen pytest
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 
 .PHONY: help install up down status test test-unit test-integration test-e2e lint format proto \
-	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat
+	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat e2e
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -95,3 +95,9 @@ bench-chat: install ## Chat first-token and total latency per provider at 1, 10 
 	$(LOCAL)/infra.sh up
 	$(LOCAL)/python3-doc.sh up
 	$(WITH_ENV) $(UV) run --frozen python -m bench.chat
+
+e2e: install ## Browser tests: Playwright drives Debian's Chromium through the web app and the widget on a whole stack (screenshots: .local/e2e-screenshots)
+	$(LOCAL)/infra.sh up
+	cd services/gateway/web && npm ci --no-audit --no-fund && npm run build
+	cd services/gateway/web/widget && npm ci --no-audit --no-fund && npm run build
+	$(PYTEST) -m e2e tests/e2e/test_web_*.py
