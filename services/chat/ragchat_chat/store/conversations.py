@@ -135,32 +135,31 @@ async def append_turn(
     )
     position = int(last if last is not None else -1) + 1
     await conn.execute(
-        insert(messages),
-        [
-            {
-                "id": question_id,
-                "conversation_id": conversation_id,
-                "position": position,
-                "role": "user",
-                "content": question,
-                "standalone_query": standalone_query,
-            },
-            {
-                "id": answer_id,
-                "conversation_id": conversation_id,
-                "position": position + 1,
-                "role": "assistant",
-                "content": answer.text,
-                "citations": [c.to_json() for c in answer.citations],
-                "declined": answer.declined,
-                "provider": answer.provider,
-                "retrieval_ms": timings.retrieval_ms,
-                "first_token_ms": timings.first_token_ms,
-                "total_ms": timings.total_ms,
-                "prompt_tokens": answer.prompt_tokens,
-                "completion_tokens": answer.completion_tokens,
-            },
-        ],
+        insert(messages).values(
+            id=question_id,
+            conversation_id=conversation_id,
+            position=position,
+            role="user",
+            content=question,
+            standalone_query=standalone_query,
+        )
+    )
+    await conn.execute(
+        insert(messages).values(
+            id=answer_id,
+            conversation_id=conversation_id,
+            position=position + 1,
+            role="assistant",
+            content=answer.text,
+            citations=[c.to_json() for c in answer.citations],
+            declined=answer.declined,
+            provider=answer.provider,
+            retrieval_ms=timings.retrieval_ms,
+            first_token_ms=timings.first_token_ms,
+            total_ms=timings.total_ms,
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
+        )
     )
     await conn.execute(
         update(conversations)

@@ -1,0 +1,73 @@
+"""Fixtures of the chat tests: the fixed-corpus retriever, and chat processes beside it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import pytest
+from ragchat_chat.settings import ChatSettings
+from ragchat_common.settings import KafkaSettings, PostgresSettings, RedisSettings
+
+from .harness import (
+    ChatClient,
+    FixedCorpusRetriever,
+    chat_settings,
+    running_chat,
+    running_retriever,
+)
+
+
+@pytest.fixture
+def corpus_retriever() -> FixedCorpusRetriever:
+    """The retriever servicer, to inspect the searches it got and to simulate re-crawls."""
+    return FixedCorpusRetriever()
+
+
+@pytest.fixture
+async def retriever_target(corpus_retriever: FixedCorpusRetriever) -> AsyncIterator[str]:
+    """The fixed-corpus retriever, serving."""
+    async with running_retriever(corpus_retriever) as target:
+        yield target
+
+
+@pytest.fixture
+def turn_topic(unique: str) -> str:
+    """This test's own ``chat.turn`` topic."""
+    return f"chat.turn.{unique}"
+
+
+@pytest.fixture
+def make_settings(
+    scratch_database: PostgresSettings,
+    redis_settings: RedisSettings,
+    kafka: KafkaSettings,
+    retriever_target: str,
+    turn_topic: str,
+) -> Callable[..., ChatSettings]:
+    """Builds chat settings on this test's database, topic and retriever."""
+    return lambda **overrides: chat_settings(
+        scratch_database, redis_settings, kafka, retriever_target, turn_topic, **overrides
+    )
+
+
+@pytest.fixture
+def start_chat(
+    make_settings: Callable[..., ChatSettings],
+) -> Callable[..., AbstractAsyncContextManager[ChatClient]]:
+    """Starts a chat process with setting overrides: ``async with start_chat(provider=...)``."""
+
+    def start(**overrides: Any) -> AbstractAsyncContextManager[ChatClient]:
+        return running_chat(make_settings(**overrides))
+
+    return start
+
+
+@pytest.fixture
+async def chat(
+    start_chat: Callable[..., AbstractAsyncContextManager[ChatClient]],
+) -> AsyncIterator[ChatClient]:
+    """A chat process with the default (extractive) provider."""
+    async with start_chat() as client:
+        yield client
