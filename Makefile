@@ -14,7 +14,7 @@ PYTEST := $(WITH_ENV) $(UV) run --frozen pytest
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 
 .PHONY: help install up down status test test-unit test-integration test-e2e lint format proto \
-	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat e2e
+	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat e2e bench-api
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -71,7 +71,7 @@ format: install ## Apply ruff's fixes and formatting
 proto: install ## Regenerate the gRPC stubs from proto/
 	$(UV) run --frozen python proto/generate.py
 
-bench: bench-ingest bench-retrieval bench-chat ## Every benchmark (each prints a table and a last BENCH line)
+bench: bench-ingest bench-retrieval bench-chat bench-api ## Every benchmark (each prints a table and a last BENCH line)
 
 bench-ingest: install ## Ingestion throughput on Debian's python3-doc (FULL=1: all ~530 pages)
 	$(LOCAL)/infra.sh up
@@ -101,3 +101,7 @@ e2e: install ## Browser tests: Playwright drives Debian's Chromium through the w
 	cd services/gateway/web && npm ci --no-audit --no-fund && npm run build
 	cd services/gateway/web/widget && npm ci --no-audit --no-fund && npm run build
 	$(PYTEST) -m e2e tests/e2e/test_web_*.py
+
+bench-api: install ## Gateway p50/p95 of 3 endpoints at 200 req/s, WebSocket sessions held, latency added over ChatService
+	$(LOCAL)/infra.sh up
+	$(WITH_ENV) $(UV) run --frozen python -m bench.api
