@@ -68,9 +68,8 @@ def sse(text: str) -> list[tuple[str, dict[str, Any]]]:
 
 async def test_chat_through_gateway_chat_and_retriever(stack: IngestionPipeline) -> None:
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=120) as client:
-        owner = {
-            "Authorization": f"Bearer {await login(client, stack.owner_email, stack.owner_password)}"
-        }
+        owner_token = await login(client, stack.owner_email, stack.owner_password)
+        owner = {"Authorization": f"Bearer {owner_token}"}
         kbs = []
         for name in ("A", "B"):
             created = await client.post(
