@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaMessage
@@ -58,18 +59,31 @@ class Received(Generic[E]):
     record: ConsumerRecord[Any, Any]
 
 
+# One counter per registry: a process with several subscribers registers the metric once.
+_DEAD_LETTER_COUNTERS: WeakKeyDictionary[CollectorRegistry, Counter] = WeakKeyDictionary()
+
+
+def _dead_letter_counter(registry: CollectorRegistry) -> Counter:
+    """The dead-letter counter of ``registry``, created on first use."""
+    counter = _DEAD_LETTER_COUNTERS.get(registry)
+    if counter is None:
+        counter = Counter(
+            "ragchat_messages_dead_lettered_total",
+            "Messages sent to a dead-letter topic.",
+            ["topic", "reason"],
+            registry=registry,
+        )
+        _DEAD_LETTER_COUNTERS[registry] = counter
+    return counter
+
+
 class DeadLetters:
     """Writes records that could not be handled to the topic's dead-letter twin."""
 
     def __init__(self, broker: KafkaBroker, topic: TopicSpec, registry: CollectorRegistry) -> None:
         self.broker = broker
         self.topic = topic
-        self.count = Counter(
-            "ragchat_messages_dead_lettered_total",
-            "Messages sent to a dead-letter topic.",
-            ["topic", "reason"],
-            registry=registry,
-        )
+        self.count = _dead_letter_counter(registry)
 
     async def send(
         self, record: ConsumerRecord[Any, Any], reason: str, error: str, attempts: int
