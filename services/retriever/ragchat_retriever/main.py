@@ -14,6 +14,7 @@ from ragchat_retriever.settings import RetrieverSettings
 from ragchat_retriever.store import create_opensearch, opensearch_probe
 from ragchat_retriever.store.chunks import ChunkStore
 from ragchat_retriever.store.index import ChunkIndexSpec, chunk_index_probe, ensure_chunk_index
+from ragchat_retriever.store.knowledge_bases import KnowledgeBaseIndex
 from ragchat_retriever.store.search import ChunkSearchStore
 
 
@@ -90,6 +91,8 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
         settings.index_alias,
         settings.index_version,
         SearchMetrics(runtime.registry),
+        kb_index=KnowledgeBaseIndex(opensearch, settings.index_alias),
+        text_models=models,
     )
     runtime.serve_grpc(
         settings,

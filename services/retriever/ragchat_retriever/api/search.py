@@ -1,4 +1,5 @@
-"""``RetrieverService.Search``: protobuf in, :class:`ChunkSearcher` in the middle, protobuf out.
+"""``RetrieverService``: ``Search`` (protobuf in, :class:`ChunkSearcher` in the middle, protobuf
+out), and for the gateway ``KnowledgeBaseStats``, ``DeleteKnowledgeBase`` and ``Embed``.
 
 Refusals carry a status a caller can act on: INVALID_ARGUMENT for a request without knowledge
 base ids or with a bad query or ``k``, FAILED_PRECONDITION for image mode where image vectors are
@@ -8,9 +9,11 @@ off, UNAVAILABLE while OpenSearch cannot answer (try again), INTERNAL when it re
 from __future__ import annotations
 
 import time
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import grpc
+from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
+from opensearchpy.exceptions import ConnectionTimeout, TransportError
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from ragchat.v1 import retriever_pb2, retriever_pb2_grpc
 from ragchat_common.logs import get_logger
@@ -30,7 +33,9 @@ from ragchat_retriever.domain.searcher import (
     validated_search,
 )
 from ragchat_retriever.encoders.clip import UnreadableImage
+from ragchat_retriever.encoders.loaded import ModelsNotLoaded, QueryModels
 from ragchat_retriever.store.index import version_of
+from ragchat_retriever.store.knowledge_bases import KnowledgeBaseIndex
 from ragchat_retriever.store.search import SearchFailed, SearchUnavailable
 
 log = get_logger(__name__)
@@ -102,8 +107,15 @@ def register(service: RetrieverService) -> Registrar:
     return add
 
 
+# Limits of one Embed call: it is for short texts (questions), not for indexing documents.
+MAX_EMBED_TEXTS = 256
+MAX_EMBED_CHARS = 4000
+MAX_STATS_KBS = 1000
+
+
 class RetrieverService(retriever_pb2_grpc.RetrieverServiceServicer):
-    """Serves ``Search`` from a :class:`ChunkSearcher`."""
+    """Serves ``Search`` from a :class:`ChunkSearcher`; the knowledge-base RPCs from
+    ``kb_index`` and ``Embed`` from ``text_models`` (UNIMPLEMENTED when not given)."""
 
     def __init__(
         self,
@@ -111,11 +123,16 @@ class RetrieverService(retriever_pb2_grpc.RetrieverServiceServicer):
         alias: str,
         index_version: int,
         metrics: SearchMetrics,
+        *,
+        kb_index: KnowledgeBaseIndex | None = None,
+        text_models: QueryModels | None = None,
     ) -> None:
         self.searcher = searcher
         self.alias = alias
         self.index_version = index_version
         self.metrics = metrics
+        self.kb_index = kb_index
+        self.text_models = text_models
 
     async def _refuse(
         self, context: grpc.aio.ServicerContext, mode: SearchMode, code: grpc.StatusCode, why: str
@@ -176,4 +193,87 @@ class RetrieverService(retriever_pb2_grpc.RetrieverServiceServicer):
             hits=[hit_message(hit) for hit in hits],
             took_ms=took * 1000,
             index_version=self._version(hits),
+        )
+
+    async def _index(self, context: grpc.aio.ServicerContext[Any, Any]) -> KnowledgeBaseIndex:
+        if self.kb_index is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "no knowledge-base index wired")
+            raise AssertionError("context.abort returned")
+        return self.kb_index
+
+    async def KnowledgeBaseStats(
+        self,
+        request: retriever_pb2.KnowledgeBaseStatsRequest,
+        context: grpc.aio.ServicerContext[
+            retriever_pb2.KnowledgeBaseStatsRequest, retriever_pb2.KnowledgeBaseStatsResponse
+        ],
+    ) -> retriever_pb2.KnowledgeBaseStatsResponse:
+        """Pages, chunks and newest crawl time of each named knowledge base."""
+        index = await self._index(context)
+        if not request.kb_ids or len(request.kb_ids) > MAX_STATS_KBS:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"name 1 to {MAX_STATS_KBS} knowledge bases"
+            )
+        try:
+            stats = await index.stats(list(request.kb_ids))
+        except (OpenSearchConnectionError, ConnectionTimeout, TransportError) as exc:
+            log.warning("knowledge base stats failed", error=str(exc))
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the index cannot answer now")
+        return retriever_pb2.KnowledgeBaseStatsResponse(
+            stats=[
+                retriever_pb2.KnowledgeBaseStat(
+                    kb_id=stat.kb_id,
+                    pages=stat.pages,
+                    chunks=stat.chunks,
+                    last_indexed_at_ms=int(stat.last_indexed_at.timestamp() * 1000)
+                    if stat.last_indexed_at
+                    else 0,
+                )
+                for stat in stats
+            ]
+        )
+
+    async def DeleteKnowledgeBase(
+        self,
+        request: retriever_pb2.DeleteKnowledgeBaseRequest,
+        context: grpc.aio.ServicerContext[
+            retriever_pb2.DeleteKnowledgeBaseRequest, retriever_pb2.DeleteKnowledgeBaseResponse
+        ],
+    ) -> retriever_pb2.DeleteKnowledgeBaseResponse:
+        """Remove every chunk of one knowledge base from the index."""
+        index = await self._index(context)
+        if not request.kb_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "kb_id is required")
+        try:
+            deleted = await index.delete(request.kb_id)
+        except (OpenSearchConnectionError, ConnectionTimeout, TransportError) as exc:
+            log.warning("knowledge base deletion failed", kb_id=request.kb_id, error=str(exc))
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the index cannot delete now")
+        log.info("knowledge base deleted from index", kb_id=request.kb_id, chunks=deleted)
+        return retriever_pb2.DeleteKnowledgeBaseResponse(deleted_chunks=deleted)
+
+    async def Embed(
+        self,
+        request: retriever_pb2.EmbedRequest,
+        context: grpc.aio.ServicerContext[retriever_pb2.EmbedRequest, retriever_pb2.EmbedResponse],
+    ) -> retriever_pb2.EmbedResponse:
+        """all-MiniLM-L6-v2 vectors (unit length, 384-d) of short texts, in request order."""
+        if self.text_models is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "no text model wired")
+            raise AssertionError("context.abort returned")
+        texts = list(request.texts)
+        if not texts or len(texts) > MAX_EMBED_TEXTS:
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"send 1 to {MAX_EMBED_TEXTS} texts"
+            )
+        if any(len(text) > MAX_EMBED_CHARS for text in texts):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"texts are limited to {MAX_EMBED_CHARS} chars"
+            )
+        try:
+            vectors = await self.text_models.embed_many(texts)
+        except ModelsNotLoaded as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        return retriever_pb2.EmbedResponse(
+            embeddings=[retriever_pb2.Embedding(values=vector) for vector in vectors]
         )

@@ -77,6 +77,10 @@ class QueryModels:
         """The all-MiniLM-L6-v2 vector of ``query``."""
         return await self.loaded.text.embed(query)
 
+    async def embed_many(self, texts: list[str]) -> list[list[float]]:
+        """all-MiniLM-L6-v2 vectors of short texts, in one batch."""
+        return await self.loaded.text.embed_many(texts)
+
     async def embed_text(self, query: str) -> tuple[float, ...]:
         """The CLIP text vector of ``query``."""
         return await self.clip.embed_text(query)

@@ -58,3 +58,14 @@ class QueryEncoder:
     async def embed(self, query: str) -> tuple[float, ...]:
         """:meth:`encode` in a worker thread."""
         return await asyncio.to_thread(self.encode, query)
+
+    def encode_many(self, texts: list[str]) -> list[list[float]]:
+        """Unit-length vectors of ``texts``, in one batch (blocking)."""
+        vectors = self.model.encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return [[float(x) for x in vector] for vector in vectors]
+
+    async def embed_many(self, texts: list[str]) -> list[list[float]]:
+        """:meth:`encode_many` in a worker thread."""
+        return await asyncio.to_thread(self.encode_many, texts)
