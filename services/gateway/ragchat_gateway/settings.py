@@ -5,7 +5,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
 from ragchat_common.settings import KafkaSettings, PostgresSettings, RedisSettings, ServiceSettings
-from ragchat_common.topics import CHAT_TURN, CRAWL_PROGRESS
+from ragchat_common.topics import CHAT_TURN, CRAWL_PROGRESS, URL_SUBMITTED
 
 
 class AnalyticsSettings(BaseModel):
@@ -49,14 +49,13 @@ class GatewaySettings(ServiceSettings):
     max_body_bytes: int = 1_000_000
     # The refresh cookie is Secure unless the gateway is served over plain HTTP (local runs).
     refresh_cookie_secure: bool = False
-    # Consumer group that stores crawl progress in the crawl_jobs table.
-    crawl_jobs_group: str = "gateway-crawl-jobs"
     # The built web app (index.html and assets), served at / when present.
     web_dist: Path = Path(__file__).resolve().parent.parent / "web" / "dist"
     # The embeddable chat widget (built by `npm run build` in web/widget), served at /widget.js.
     widget_js: Path = Path(__file__).resolve().parent.parent / "web/widget/dist/widget.js"
     # Topics the gateway consumes (the platform's by default; test stacks use their own).
     chat_turn_topic: str = CHAT_TURN.name
+    url_submitted_topic: str = URL_SUBMITTED.name
     crawl_progress_topic: str = CRAWL_PROGRESS.name
     # Every consumer's group is f"{consumer_group_prefix}-{purpose}" (e.g. gateway-analytics).
     consumer_group_prefix: str = "gateway"

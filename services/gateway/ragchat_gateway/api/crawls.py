@@ -145,6 +145,7 @@ async def submit(
     job = await submit_crawl(
         context.sessions,
         context.broker,
+        context.settings.url_submitted_topic,
         kb_id=kb_id,
         tenant_id=uuid.UUID(principal.tenant_id),
         urls=body.urls,

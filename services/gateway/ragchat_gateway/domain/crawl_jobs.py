@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from faststream.kafka import KafkaBroker
 from ragchat_common.events import CrawlMode, CrawlProgress, CrawlScope, CrawlState, UrlSubmitted
-from ragchat_common.topics import URL_SUBMITTED
 from redis.asyncio import Redis
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,6 +27,7 @@ def cancel_key(crawl_id: uuid.UUID) -> str:
 async def submit_crawl(
     sessions: async_sessionmaker[AsyncSession],
     broker: KafkaBroker,
+    topic: str,
     *,
     kb_id: uuid.UUID,
     tenant_id: uuid.UUID,
@@ -36,7 +36,7 @@ async def submit_crawl(
     scope: CrawlScope,
     submitted_by: str,
 ) -> CrawlJob:
-    """Store the job, then publish ``UrlSubmitted`` keyed by kb id (so a kb's crawls stay in order).
+    """Store the job, then publish ``UrlSubmitted`` on ``topic`` keyed by kb id (so a kb's crawls stay in order).
 
     Stored first so progress that arrives at once finds its row; when the publish fails the job
     is marked failed and the error propagates.
@@ -62,7 +62,7 @@ async def submit_crawl(
         submitted_by=submitted_by,
     )
     try:
-        await broker.publish(event, URL_SUBMITTED.name, key=str(kb_id).encode())
+        await broker.publish(event, topic, key=str(kb_id).encode())
     except Exception:
         async with sessions() as session, session.begin():
             await session.execute(

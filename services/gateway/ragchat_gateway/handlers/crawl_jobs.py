@@ -5,7 +5,7 @@ from __future__ import annotations
 from ragchat_common.consumer import subscribe_reliably
 from ragchat_common.events import CrawlProgress
 from ragchat_common.runtime import ServiceRuntime
-from ragchat_common.topics import CRAWL_PROGRESS
+from ragchat_common.topics import CRAWL_PROGRESS, TopicSpec
 
 from ragchat_gateway.api.deps import GatewayContext
 from ragchat_gateway.domain.crawl_jobs import record_progress
@@ -19,8 +19,8 @@ def wire_crawl_jobs(runtime: ServiceRuntime, context: GatewayContext) -> None:
 
     subscribe_reliably(
         context.broker,
-        CRAWL_PROGRESS,
-        context.settings.crawl_jobs_group,
+        TopicSpec(context.settings.crawl_progress_topic, CRAWL_PROGRESS.partitions),
+        f"{context.settings.consumer_group_prefix}-crawl-jobs",
         CrawlProgress,
         store,
         runtime.registry,
