@@ -36,7 +36,7 @@ async def submit_crawl(
     scope: CrawlScope,
     submitted_by: str,
 ) -> CrawlJob:
-    """Store the job, then publish ``UrlSubmitted`` on ``topic`` keyed by kb id (so a kb's crawls stay in order).
+    """Store the job, then publish ``UrlSubmitted`` on ``topic``, keyed by kb id (in order per kb).
 
     Stored first so progress that arrives at once finds its row; when the publish fails the job
     is marked failed and the error propagates.
