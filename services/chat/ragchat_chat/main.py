@@ -10,6 +10,7 @@ from ragchat_chat.domain.cache import AnswerCache
 from ragchat_chat.domain.history import ConversationHistory
 from ragchat_chat.domain.retrieval import RetrieverClient
 from ragchat_chat.handlers.turns import TurnPublisher
+from ragchat_chat.providers.base import Preloadable
 from ragchat_chat.providers.factory import build_provider
 from ragchat_chat.settings import ChatSettings
 from ragchat_chat.store import MIGRATIONS
@@ -45,7 +46,11 @@ def create_app(settings: ChatSettings) -> FastAPI:
 
     provider = build_provider(settings)
     runtime.add_resource("topics", start=topics, stop=_nothing)
-    runtime.add_resource("provider", start=None, stop=provider.aclose)
+    runtime.add_resource(
+        "provider",
+        start=provider.load if isinstance(provider, Preloadable) else None,
+        stop=provider.aclose,
+    )
     retriever = runtime.use_grpc_peer("retriever", settings.retriever_target)
     answering = Answering(
         engine=engine,

@@ -280,7 +280,9 @@ def chat_settings(
     turn_topic: str,
     **overrides: Any,
 ) -> ChatSettings:
-    """Settings of a chat process on this test's database, topic and retriever."""
+    """Settings of a chat process on this test's database, topic and retriever (the extractive
+    provider unless told otherwise, whatever ``CHAT_PROVIDER`` says)."""
+    overrides.setdefault("provider", "extractive")
     return ChatSettings(
         grpc_port=free_port(),
         http_port=free_port(),

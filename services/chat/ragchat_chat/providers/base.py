@@ -136,3 +136,13 @@ class QueryRewriter(Protocol):
     async def rewrite(self, question: str, history: tuple[Turn, ...]) -> str:
         """The follow-up ``question`` as a self-contained search query, given the recent turns."""
         ...
+
+
+@runtime_checkable
+class Preloadable(Protocol):
+    """Optional face of a provider that loads a model: chat calls it at start-up so the first
+    question does not pay for the load."""
+
+    async def load(self) -> None:
+        """Load the model now."""
+        ...
