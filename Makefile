@@ -14,7 +14,7 @@ PYTEST := $(WITH_ENV) $(UV) run --frozen pytest
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 
 .PHONY: help install up down status test test-unit test-integration test-e2e lint format proto \
-	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat e2e bench-api
+	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat e2e bench-api web web-test
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ install: $(UV) ## Python environment of every service (uv, from uv.lock) and Deb
 	$(UV) sync --frozen --all-packages
 	$(LOCAL)/chromium.sh up
 
-up: install ## Start infrastructure and all six services, then print where the gateway listens
+up: install web ## Start infrastructure and all six services, then print where the gateway listens
 	$(LOCAL)/infra.sh up
 	$(WITH_ENV) $(UV) run --frozen ragchat-topics
 	$(LOCAL)/services.sh up
@@ -44,7 +44,7 @@ down: ## Stop the services and the infrastructure this project started
 status: ## Show each process with its health (fails when one is down or unhealthy)
 	@rc=0; $(LOCAL)/infra.sh status || rc=1; $(LOCAL)/services.sh status || rc=1; exit $$rc
 
-test: install lint ## Lint, then every test against real Kafka, OpenSearch, PostgreSQL and Redis
+test: install lint web-test ## Lint, web component tests, then every test against real Kafka, OpenSearch, PostgreSQL and Redis
 	$(LOCAL)/infra.sh up
 	$(PYTEST) -m "unit or integration or e2e"
 
@@ -96,12 +96,35 @@ bench-chat: install ## Chat first-token and total latency per provider at 1, 10 
 	$(LOCAL)/python3-doc.sh up
 	$(WITH_ENV) $(UV) run --frozen python -m bench.chat
 
-e2e: install ## Browser tests: Playwright drives Debian's Chromium through the web app and the widget on a whole stack (screenshots: .local/e2e-screenshots)
+e2e: install web ## Browser tests: Playwright drives Debian's Chromium through the web app and the widget on a whole stack (screenshots: .local/e2e-screenshots)
 	$(LOCAL)/infra.sh up
-	cd services/gateway/web && npm ci --no-audit --no-fund && npm run build
-	cd services/gateway/web/widget && npm ci --no-audit --no-fund && npm run build
 	$(PYTEST) -m e2e tests/e2e/test_web_*.py
 
 bench-api: install ## Gateway p50/p95 of 3 endpoints at 200 req/s, WebSocket sessions held, latency added over ChatService
 	$(LOCAL)/infra.sh up
 	$(WITH_ENV) $(UV) run --frozen python -m bench.api
+
+# The web app and the widget are rebuilt only when a source is newer than the build.
+WEB := services/gateway/web
+WIDGET := $(WEB)/widget
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(addprefix $(WEB)/,index.html package.json vite.config.ts tsconfig.json)
+WIDGET_SOURCES := $(shell find $(WIDGET) -path $(WIDGET)/node_modules -prune -o -path $(WIDGET)/dist -prune -o -type f -print 2>/dev/null)
+NPM_CI := npm ci --no-audit --no-fund
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
+	cd $(WEB) && $(NPM_CI)
+
+$(WIDGET)/node_modules/.package-lock.json: $(WIDGET)/package-lock.json
+	cd $(WIDGET) && $(NPM_CI)
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+
+$(WIDGET)/dist/widget.js: $(WIDGET)/node_modules/.package-lock.json $(WIDGET_SOURCES)
+	cd $(WIDGET) && npm run build
+
+web: $(WEB)/dist/index.html $(WIDGET)/dist/widget.js ## Build the staff web app (web/dist) and the widget (web/widget/dist) when sources changed
+
+web-test: $(WEB)/node_modules/.package-lock.json $(WIDGET)/node_modules/.package-lock.json ## Component tests of the web app and the widget (Vitest, jsdom)
+	cd $(WEB) && npm test
+	cd $(WIDGET) && npm test
