@@ -28,6 +28,8 @@ from ragchat_common.settings import (
 )
 from ragchat_common.topics import ensure_topics
 
+from tests.harness.kafka import TopicReader
+
 ROOT = Path(__file__).resolve().parent
 INFRA_SCRIPT = ROOT / "deploy" / "local" / "infra.sh"
 
@@ -82,6 +84,13 @@ async def standard_topics(kafka: KafkaSettings) -> KafkaSettings:
     """Kafka with every topic of the design created, as ``ragchat-topics`` does for ``make up``."""
     await ensure_topics(kafka.bootstrap_servers)
     return kafka
+
+
+@pytest.fixture(scope="session")
+def read_topic(kafka: KafkaSettings) -> TopicReader:
+    """``await read_topic(name, until=lambda records: ...)``: a topic's records, read from the
+    start until a condition holds (the time bound only stops a broken run from hanging)."""
+    return TopicReader(kafka)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 
 import pytest
 import uvicorn
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
 from ragchat_common.consumer import DependencyUnavailable
 from ragchat_common.events import ChunkEmbedded, ChunkTopicEvent, PageParsed, TextBlock
@@ -32,6 +32,8 @@ from ragchat_scraper.main import create_app as create_scraper
 from ragchat_scraper.settings import ScraperSettings
 from ragchat_scraper.store.crawl_store import CrawlStore
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.harness.kafka import TopicReader
 
 KB = uuid4()
 LONG = [
@@ -106,23 +108,6 @@ def page(name: str, **fields: object) -> PageParsed:
     )
 
 
-async def read_until(
-    kafka: KafkaSettings, topic: str, done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool]
-) -> list[ConsumerRecord[bytes, bytes]]:
-    reader = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest"
-    )
-    await reader.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        async with asyncio.timeout(240):
-            while not done(records):
-                records.append(await reader.getone())
-        return records
-    finally:
-        await reader.stop()
-
-
 def every_chunk_of(pages: set[str]) -> Callable[[list[ConsumerRecord[bytes, bytes]]], bool]:
     """True once the records hold every chunk of each of ``pages``."""
 
@@ -140,7 +125,7 @@ def every_chunk_of(pages: set[str]) -> Callable[[list[ConsumerRecord[bytes, byte
 @pytest.mark.integration
 @pytest.mark.timeout(600)
 async def test_a_page_passed_by_reference_is_fetched_from_the_scraper_and_chunked(
-    scraper: RunningScraper, kafka: KafkaSettings, unique: str
+    scraper: RunningScraper, kafka: KafkaSettings, unique: str, read_topic: TopicReader
 ) -> None:
     pages_topic = TopicSpec(f"test.{unique}.bodies-pages", 1)
     chunks_topic = TopicSpec(f"test.{unique}.bodies-chunks", 1)
@@ -182,8 +167,8 @@ async def test_a_page_passed_by_reference_is_fetched_from_the_scraper_and_chunke
     app = create_embedder(settings, pages_topic, chunks_topic)
     expected = {large.page_id, small.page_id}
     async with app.router.lifespan_context(app):
-        records = await read_until(kafka, chunks_topic.name, every_chunk_of(expected))
-        dead = await read_until(kafka, pages_topic.dead_letter.name, lambda rs: len(rs) >= 1)
+        records = await read_topic(chunks_topic.name, every_chunk_of(expected))
+        dead = await read_topic(pages_topic.dead_letter.name, lambda rs: len(rs) >= 1)
 
     chunks = [ChunkTopicEvent.model_validate_json(r.value).root for r in records]
     by_ref = [c for c in chunks if isinstance(c, ChunkEmbedded) and c.page_id == large.page_id]

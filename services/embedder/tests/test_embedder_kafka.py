@@ -5,7 +5,6 @@ become removals, and a page that cannot be handled lands in the dead-letter topi
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from uuid import UUID, uuid4
 import httpx
 import numpy as np
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from ragchat_common.events import (
     ChunkEmbedded,
     ChunkTopicEvent,
@@ -31,6 +30,8 @@ from ragchat_common.settings import KafkaSettings
 from ragchat_common.topics import TopicSpec, ensure_topics
 from ragchat_embedder.main import create_app
 from ragchat_embedder.settings import EmbedderSettings
+
+from tests.harness.kafka import TopicReader
 
 pytestmark = pytest.mark.integration
 
@@ -125,23 +126,6 @@ async def produce(kafka: KafkaSettings, topic: str, messages: list[tuple[bytes, 
         await producer.stop()
 
 
-async def read_records(
-    kafka: KafkaSettings, topic: str, done: Callable[[list[ConsumerRecord[bytes, bytes]]], bool]
-) -> list[ConsumerRecord[bytes, bytes]]:
-    reader = AIOKafkaConsumer(
-        topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest"
-    )
-    await reader.start()
-    records: list[ConsumerRecord[bytes, bytes]] = []
-    try:
-        async with asyncio.timeout(240):
-            while not done(records):
-                records.append(await reader.getone())
-        return records
-    finally:
-        await reader.stop()
-
-
 def complete(expected: set[str]) -> Callable[[list[ConsumerRecord[bytes, bytes]]], bool]:
     """True once every expected page has all its chunks, or its removal, in the records."""
 
@@ -166,20 +150,24 @@ def group(
 
 
 async def run_embedder(
-    settings: EmbedderSettings, source: TopicSpec, target: TopicSpec, expected: set[str]
+    settings: EmbedderSettings,
+    source: TopicSpec,
+    target: TopicSpec,
+    expected: set[str],
+    read_topic: TopicReader,
 ) -> Run:
     app = create_app(settings, source, target)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://embedder") as client:
             readiness = (await client.get("/readyz")).json()
-        records = await read_records(settings.kafka, target.name, complete(expected))
+        records = await read_topic(target.name, complete(expected))
     return Run(group(records), readiness)
 
 
 @pytest.fixture(scope="module")
 async def outcome(
-    kafka: KafkaSettings, image_server: str, tiny_clip_path: Path
+    kafka: KafkaSettings, image_server: str, tiny_clip_path: Path, read_topic: TopicReader
 ) -> AsyncIterator[Outcome]:
     suffix = uuid4().hex[:10]
     pages_topic = TopicSpec(f"test.embedder.pages.{suffix}", 2)
@@ -216,14 +204,16 @@ async def outcome(
         pages_topic,
         first_out,
         expected,
+        read_topic,
     )
     second = await run_embedder(
         embedder_settings(kafka, f"second-{suffix}", tiny_clip_path),
         pages_topic,
         second_out,
         expected,
+        read_topic,
     )
-    dead = await read_records(kafka, pages_topic.dead_letter.name, lambda r: len(r) >= 2)
+    dead = await read_topic(pages_topic.dead_letter.name, lambda r: len(r) >= 2)
     yield Outcome(pages, first, second, dead)
 
 
