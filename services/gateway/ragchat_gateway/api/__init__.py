@@ -5,6 +5,7 @@ To add a router: import it here and append it to :data:`ROUTERS` (one line each)
 
 from fastapi import APIRouter
 
+from ragchat_gateway.api.analytics import router as analytics_router
 from ragchat_gateway.api.api_keys import router as api_keys_router
 from ragchat_gateway.api.audit import router as audit_router
 from ragchat_gateway.api.auth import jwks_router
@@ -24,5 +25,6 @@ ROUTERS: list[APIRouter] = [
     knowledge_bases_router,
     crawls_router,
     search_router,
+    analytics_router,
     widget_router,
 ]
