@@ -11,10 +11,12 @@ from collections.abc import Callable
 from ragchat_common.runtime import ServiceRuntime
 
 from ragchat_gateway.api.deps import GatewayContext
+from ragchat_gateway.handlers.analytics import wire_analytics
 from ragchat_gateway.handlers.crawl_jobs import wire_crawl_jobs
 
 Wiring = Callable[[ServiceRuntime, GatewayContext], None]
 
 WIRINGS: list[Wiring] = [
     wire_crawl_jobs,
+    wire_analytics,
 ]
