@@ -26,7 +26,14 @@ async def test_gateway_migrations_apply_and_roll_back(scratch_database: Postgres
     config = db.alembic_config(MIGRATIONS.directory, scratch_database, MIGRATIONS.schema)
 
     await db.upgrade(config)
-    assert await tables_in(scratch_database, "gateway") == {"alembic_version", "knowledge_bases"}
+    assert await tables_in(scratch_database, "gateway") == {
+        "alembic_version",
+        "knowledge_bases",
+        "crawl_jobs",
+        "analytics_turns",
+        "analytics_feedback",
+        "analytics_crawls",
+    }
     await db.upgrade(config)  # applying again is a no-op, as on every service start
 
     await db.downgrade(config, "base")
