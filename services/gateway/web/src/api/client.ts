@@ -30,7 +30,15 @@ async function errorFrom(response: Response): Promise<ApiError> {
   } catch {
     body = null;
   }
-  const detail = typeof body?.detail === "string" ? body.detail : undefined;
+  // FastAPI's own validation errors carry a list of {loc, msg} in `detail`.
+  const detail =
+    typeof body?.detail === "string"
+      ? body.detail
+      : Array.isArray(body?.detail)
+        ? (body.detail as { loc?: unknown[]; msg?: string }[])
+            .map((d) => [d.loc?.slice(1).join("."), d.msg].filter(Boolean).join(": "))
+            .join("; ")
+        : undefined;
   const message =
     body?.error?.message ?? detail ?? `${response.status} ${response.statusText || "request failed"}`;
   return new ApiError(

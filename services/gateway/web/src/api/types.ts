@@ -30,7 +30,8 @@ export interface Me {
 export interface KnowledgeBaseStats {
   pages: number;
   chunks: number;
-  last_crawl: string | null | { id?: string; state?: string; created_at?: string; finished_at?: string };
+  last_indexed_at?: string | null;
+  last_crawl: string | null | { id?: string; state?: string; fetched?: number; failed?: number; created_at?: string; updated_at?: string };
 }
 
 export interface KnowledgeBase {
@@ -136,9 +137,9 @@ export interface Conversation {
 export interface User {
   id: string;
   email: string;
+  display_name?: string;
   role: Role;
-  kb_ids?: string[];
-  created_at?: string;
+  joined_at?: string | null;
 }
 
 export interface Invitation {
@@ -167,10 +168,16 @@ export interface CreatedApiKey {
   api_key: ApiKey;
 }
 
-export interface AuditEntry {
+export interface AuditActor {
+  kind: string;
   id: string;
-  time: string;
-  actor: string;
+  label: string;
+}
+
+export interface AuditEntry {
+  id: string | number;
+  time: string | null;
+  actor: string | AuditActor;
   action: string;
   resource: string;
   outcome: string;

@@ -14,7 +14,7 @@ export function lastCrawlText(stats?: KnowledgeBaseStats): string {
   const last = stats?.last_crawl;
   if (!last) return "never";
   if (typeof last === "string") return formatDate(last);
-  const when = last.finished_at ?? last.created_at;
+  const when = last.updated_at ?? last.created_at;
   return [last.state, when ? formatDate(when) : ""].filter(Boolean).join(" · ");
 }
 

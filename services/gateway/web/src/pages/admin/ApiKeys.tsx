@@ -98,7 +98,7 @@ function CreateKey({ onCreated }: { onCreated: (created: CreatedApiKey) => void 
         )}
         {kbs.data && kbs.data.length > 0 && (
           <fieldset>
-            <legend className="text-sm font-medium">Knowledge bases</legend>
+            <legend className="text-sm font-medium">Knowledge bases (at least one)</legend>
             <div className="mt-1 flex flex-wrap gap-3" data-testid="apikey-kbs">
               {kbs.data.map((kb) => (
                 <Checkbox key={kb.id} label={kb.name} checked={kbIds.includes(kb.id)} onChange={(e) => setKbIds(e.target.checked ? [...kbIds, kb.id] : kbIds.filter((id) => id !== kb.id))} />
@@ -107,7 +107,7 @@ function CreateKey({ onCreated }: { onCreated: (created: CreatedApiKey) => void 
           </fieldset>
         )}
         <ErrorBox error={create.error} />
-        <Button type="submit" disabled={create.isPending} data-testid="apikey-create">
+        <Button type="submit" disabled={create.isPending || (!!kbs.data?.length && !kbIds.length)} data-testid="apikey-create">
           Create key
         </Button>
       </form>
@@ -127,7 +127,10 @@ function KeyRow({ apiKey }: { apiKey: ApiKey }) {
         <div className="font-medium">{apiKey.name}</div>
         <code className="text-xs text-slate-500">{apiKey.prefix}…</code>
       </td>
-      <td className="py-2 pr-3">{apiKey.scopes.join(", ")}</td>
+      <td className="py-2 pr-3">
+        {apiKey.kind && <span className="block text-xs text-slate-500">{apiKey.kind}</span>}
+        {apiKey.scopes.join(", ")}
+      </td>
       <td className="py-2 pr-3 text-xs break-all">{apiKey.allowed_origins.join(", ") || "—"}</td>
       <td className="py-2 pr-3 text-xs">{formatDate(apiKey.last_used_at)}</td>
       <td className="py-2 text-right">

@@ -3,7 +3,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { api } from "../../api/client";
-import type { AuditEntry } from "../../api/types";
+import { keys } from "../../api/hooks";
+import type { AuditEntry, User } from "../../api/types";
 import { Button, Card, Empty, ErrorBox, Loading, PageTitle, SelectField, TextField } from "../../components/ui";
 import { formatDate, listFrom } from "../../lib/format";
 import { AdminTabs } from "./AdminTabs";
@@ -18,6 +19,15 @@ interface Filters {
 
 const EMPTY: Filters = { action: "", actor: "", outcome: "", since: "", until: "" };
 
+function actorLabel(actor: AuditEntry["actor"]): string {
+  if (typeof actor === "string") return actor;
+  return actor?.label || actor?.id || actor?.kind || "—";
+}
+
+function hasDetail(detail: unknown): boolean {
+  return !!detail && typeof detail === "object" && Object.keys(detail).length > 0;
+}
+
 function isoOrEmpty(local: string): string {
   return local ? new Date(local).toISOString() : "";
 }
@@ -25,6 +35,7 @@ function isoOrEmpty(local: string): string {
 export function AuditPage() {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
+  const users = useQuery({ queryKey: keys.users, queryFn: async () => listFrom<User>(await api<unknown>("/users"), "users") });
   const entries = useQuery({
     queryKey: ["audit", filters],
     queryFn: async () =>
@@ -46,8 +57,15 @@ export function AuditPage() {
       <AdminTabs />
       <Card className="mb-4">
         <form onSubmit={onSubmit} className="grid gap-3 sm:grid-cols-3 lg:grid-cols-6 lg:items-end" aria-label="Audit filters">
-          <TextField label="Action" placeholder="e.g. apikeys.manage" value={draft.action} onChange={set("action")} data-testid="audit-action" />
-          <TextField label="Actor" value={draft.actor} onChange={set("actor")} data-testid="audit-actor" />
+          <TextField label="Action" placeholder="e.g. auth.login" value={draft.action} onChange={set("action")} data-testid="audit-action" />
+          <SelectField label="Actor" value={draft.actor} onChange={set("actor")} data-testid="audit-actor">
+            <option value="">Anyone</option>
+            {users.data?.map((u) => (
+              <option key={u.id} value={u.id}>
+                {u.email}
+              </option>
+            ))}
+          </SelectField>
           <SelectField label="Outcome" value={draft.outcome} onChange={set("outcome")} data-testid="audit-outcome">
             <option value="">Any</option>
             <option value="success">success</option>
@@ -83,10 +101,18 @@ export function AuditPage() {
               </thead>
               <tbody>
                 {entries.data.map((e) => (
-                  <tr key={e.id} data-testid="audit-row" className="border-t border-slate-200 align-top dark:border-slate-800">
+                  <tr key={String(e.id)} data-testid="audit-row" className="border-t border-slate-200 align-top dark:border-slate-800">
                     <td className="py-1 pr-3 whitespace-nowrap">{formatDate(e.time)}</td>
-                    <td className="py-1 pr-3 break-all">{e.actor}</td>
-                    <td className="py-1 pr-3">{e.action}</td>
+                    <td className="py-1 pr-3 break-all">{actorLabel(e.actor)}</td>
+                    <td className="py-1 pr-3">
+                      {e.action}
+                      {hasDetail(e.detail) && (
+                        <details className="text-xs text-slate-500">
+                          <summary className="cursor-pointer">detail</summary>
+                          <pre className="whitespace-pre-wrap break-all">{JSON.stringify(e.detail, null, 1)}</pre>
+                        </details>
+                      )}
+                    </td>
                     <td className="py-1 pr-3 break-all">{e.resource}</td>
                     <td className="py-1 pr-3">{e.outcome}</td>
                     <td className="py-1">{e.ip}</td>

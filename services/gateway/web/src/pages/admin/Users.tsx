@@ -87,7 +87,10 @@ function UserRow({ user, self }: { user: User; self: boolean }) {
   });
   return (
     <tr data-testid="user-row" className="border-t border-slate-200 dark:border-slate-800">
-      <td className="py-2 pr-3 break-all">{user.email}</td>
+      <td className="py-2 pr-3 break-all">
+        {user.email}
+        {user.display_name && user.display_name !== user.email && <span className="block text-xs text-slate-500">{user.display_name}</span>}
+      </td>
       <td className="py-2 pr-3">
         {user.role === "owner" || self ? (
           <span data-testid="user-role">{user.role}</span>
