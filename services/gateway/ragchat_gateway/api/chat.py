@@ -131,7 +131,9 @@ _SSE_DOC = {
 }
 
 
-@router.post("/chat/stream", response_class=EventSourceResponse, responses=_SSE_DOC)
+# Not ``response_class=EventSourceResponse``: FastAPI would then expect a generator endpoint, and
+# refusals must be plain JSON errors decided before the stream starts.
+@router.post("/chat/stream", response_model=None, responses=_SSE_DOC)
 async def chat_stream(
     body: ChatStreamRequest, context: Context, principal: CurrentPrincipal
 ) -> EventSourceResponse:
