@@ -35,5 +35,7 @@ export default defineConfig({
     setupFiles: ["./src/test/setup.ts"],
     css: false,
     include: ["src/**/*.test.{ts,tsx}"],
+    // The shared 2-core CI box can be slow: generous limits, since no test asserts timing.
+    testTimeout: 30_000,
   },
 });
