@@ -92,7 +92,8 @@ class RateLimiter:
             "async+redis://",
             implementation="redispy",
             key_prefix=policy.key_prefix,
-            connection_pool=redis.connection_pool,
+            # Documented option of the redis-py bridge; the signature types options as scalars.
+            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
         )
         self.strategy = FixedWindowRateLimiter(self.storage)
         self.policy = policy
