@@ -1,0 +1,1 @@
+"""``ragchat``: the command line over the gateway's REST, SSE and WebSocket API."""
