@@ -1,0 +1,1 @@
+"""Fuzzing harnesses (run by make targets, not collected by pytest)."""
