@@ -14,7 +14,7 @@ PYTEST := $(WITH_ENV) $(UV) run --frozen pytest
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 
 .PHONY: help install up down status test test-unit test-integration test-e2e lint format proto \
-	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat e2e bench-api web web-test
+	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat e2e bench-api web web-test fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -128,3 +128,7 @@ web: $(WEB)/dist/index.html $(WIDGET)/dist/widget.js ## Build the staff web app 
 web-test: $(WEB)/node_modules/.package-lock.json $(WIDGET)/node_modules/.package-lock.json ## Component tests of the web app and the widget (Vitest, jsdom)
 	cd $(WEB) && npm test
 	cd $(WIDGET) && npm test
+
+fuzz: install ## Schemathesis on the gateway's OpenAPI as a logged-in owner (real auth, retriever, chat, gateway): no 5xx, no response off its schema
+	$(LOCAL)/infra.sh up
+	$(WITH_ENV) $(UV) run --frozen python -m tests.fuzz.gateway
