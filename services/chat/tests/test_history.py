@@ -62,6 +62,10 @@ async def test_listing_shows_own_conversations_and_staff_see_the_tenant_s(
     older = await listed(chat, ADMIN, before_ms=newest.conversations[0].updated_at_ms)
     assert bob_billing.conversation_id not in older and len(older) == 2
 
+    with pytest.raises(grpc.aio.AioRpcError) as widget:
+        await listed(chat, principal(subject="key-1", api_key_scopes=("chat",)))
+    assert widget.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
     header = newest.conversations[0]
     assert header.title == "How do I get a refund?"
     assert list(header.kb_ids) == [KB_BILLING]

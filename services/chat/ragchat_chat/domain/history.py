@@ -44,8 +44,14 @@ class ConversationHistory:
     async def list(
         self, caller: Caller, kb_filter: Sequence[str], limit: int, before_ms: int
     ) -> list[store.ConversationRecord]:
-        """The caller's conversations, and for staff the tenant's within their knowledge bases."""
+        """The caller's conversations, and for staff the tenant's within their knowledge bases.
+
+        API keys may not list: every visitor of a widget shares its key, so a list would show one
+        visitor the others' conversations. A widget resumes a conversation by its id instead.
+        """
         require_chat(caller)
+        if caller.is_api_key:
+            raise Forbidden("API keys cannot list conversations; open one by its id")
         kbs = [parse_uuid(kb, "knowledge base id") for kb in kb_filter]
         before = datetime.fromtimestamp(before_ms / 1000, tz=UTC) if before_ms > 0 else None
         async with self.engine.connect() as conn:
