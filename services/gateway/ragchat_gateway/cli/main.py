@@ -43,13 +43,15 @@ app.add_typer(crawl_app, name="crawl")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 
-console = Console()
-errors = Console(stderr=True)
+# Lines are never wrapped: ids and URLs stay whole for copying and for scripts.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 UrlOption = Annotated[
     str | None, typer.Option("--url", envvar="RAGCHAT_URL", help="Gateway base URL")
 ]
 KbOption = Annotated[list[str], typer.Option("--kb", help="Knowledge base name or id")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 
 
 def _gateway_url(url: str | None, store: CredentialStore) -> str:
@@ -152,10 +154,7 @@ def kb_create(
 
 
 @kb_app.command("list")
-def kb_list(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-    url: UrlOption = None,
-) -> None:
+def kb_list(as_json: JsonOption = False, url: UrlOption = None) -> None:
     """Knowledge bases you can read, with pages, chunks and the last crawl."""
     with gateway(url) as client:
         items = client.request("GET", "/knowledge-bases", params={"limit": 500})["items"]
@@ -223,11 +222,16 @@ def crawl_watch(crawl_id: str, url: UrlOption = None) -> None:
 
 
 @crawl_app.command("list")
-def crawl_list(kb: Annotated[str, typer.Option("--kb")], url: UrlOption = None) -> None:
+def crawl_list(
+    kb: Annotated[str, typer.Option("--kb")], as_json: JsonOption = False, url: UrlOption = None
+) -> None:
     """Crawls of a knowledge base, newest first."""
     with gateway(url) as client:
         kb_id = resolve_kbs(client, [kb])[0]
         items = client.request("GET", f"/knowledge-bases/{kb_id}/crawls")["items"]
+    if as_json:
+        _print_json(items)
+        return
     table = Table("id", "state", "fetched", "failed", "created", "urls")
     for crawl in items:
         progress = crawl.get("progress") or {}
@@ -382,10 +386,13 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(url: UrlOption = None) -> None:
+def keys_list(as_json: JsonOption = False, url: UrlOption = None) -> None:
     """API keys of the organisation."""
     with gateway(url) as client:
         items = client.request("GET", "/api-keys")["items"]
+    if as_json:
+        _print_json(items)
+        return
     table = Table("id", "name", "kind", "prefix", "scopes", "last used", "revoked")
     for key in items:
         table.add_row(
@@ -412,10 +419,13 @@ def keys_revoke(key_id: str, url: UrlOption = None) -> None:
 
 
 @users_app.command("list")
-def users_list(url: UrlOption = None) -> None:
+def users_list(as_json: JsonOption = False, url: UrlOption = None) -> None:
     """Members of the organisation and their roles."""
     with gateway(url) as client:
         items = client.request("GET", "/users")["items"]
+    if as_json:
+        _print_json(items)
+        return
     table = Table("id", "email", "role", "joined")
     for user in items:
         table.add_row(user["id"], user["email"], user["role"], str(user.get("joined_at") or "-"))
