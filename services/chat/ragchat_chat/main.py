@@ -4,7 +4,7 @@ from fastapi import FastAPI
 from ragchat_common.runtime import ServiceRuntime, serve
 from ragchat_common.topics import CHAT_TURN, TopicSpec, ensure_topics
 
-from ragchat_chat.api.converse import SERVICE_NAME, ChatService, register
+from ragchat_chat.api.converse import SERVICE_NAME, ChatMetrics, ChatService, register
 from ragchat_chat.domain.answering import Answering, AnsweringPolicy
 from ragchat_chat.domain.cache import AnswerCache
 from ragchat_chat.domain.history import ConversationHistory
@@ -62,7 +62,7 @@ def create_app(settings: ChatSettings) -> FastAPI:
         turns=TurnPublisher(broker, settings.turn_topic),
         policy=policy_of(settings),
     )
-    service = ChatService(answering, ConversationHistory(engine))
+    service = ChatService(answering, ConversationHistory(engine), ChatMetrics(runtime.registry))
     runtime.serve_grpc(settings, registrars=[register(service)], service_names=[SERVICE_NAME])
     return runtime.http_app("ragchat chat")
 

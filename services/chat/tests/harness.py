@@ -26,6 +26,7 @@ import grpc
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from prometheus_client import CollectorRegistry
 from ragchat.v1 import chat_pb2, chat_pb2_grpc, principal_pb2, retriever_pb2, retriever_pb2_grpc
 from ragchat_chat.main import create_app
 from ragchat_chat.settings import ChatSettings
@@ -302,6 +303,8 @@ class ChatClient:
 
     stub: chat_pb2_grpc.ChatServiceStub
     settings: ChatSettings
+    # The process's metrics registry (what /metrics serves).
+    registry: CollectorRegistry
 
     async def ask(
         self,
@@ -331,7 +334,8 @@ async def running_chat(settings: ChatSettings) -> AsyncIterator[ChatClient]:
     async with app.router.lifespan_context(app):
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{settings.grpc_port}")
         try:
-            yield ChatClient(chat_pb2_grpc.ChatServiceStub(channel), settings)  # type: ignore[no-untyped-call]
+            stub = chat_pb2_grpc.ChatServiceStub(channel)  # type: ignore[no-untyped-call]
+            yield ChatClient(stub, settings, app.state.runtime.registry)
         finally:
             await channel.close()
 

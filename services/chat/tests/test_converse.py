@@ -49,6 +49,8 @@ async def test_answer_streams_tokens_then_citations_then_summary(chat: ChatClien
     assert done.provider == "extractive" and not done.declined
     assert done.total_ms >= done.first_token_ms >= done.retrieval_ms > 0
     assert done.prompt_tokens > 0 and done.completion_tokens > 0
+    turns = {"provider": "extractive", "declined": "false"}
+    assert chat.registry.get_sample_value("ragchat_chat_turns_total", turns) == 1
 
     stored = await chat.stub.GetConversation(
         chat_pb2.GetConversationRequest(principal=principal(), conversation_id=done.conversation_id)
@@ -190,6 +192,10 @@ async def test_kb_filter_is_enforced(
         await chat.ask(principal(api_key_scopes=("ingest",)), "How do I install a package?")
     assert no_scope.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert corpus_retriever.searches == [], "no refused request reached the retriever"
+    refusals = chat.registry.get_sample_value(
+        "ragchat_chat_refusals_total", {"code": "permission_denied"}
+    )
+    assert refusals == 2
 
     both = principal(kb_ids=(KB_DOCS, KB_BILLING))
     events = await chat.ask(both, "How do I get a refund of my purchase?", kb_ids=[KB_DOCS])

@@ -15,6 +15,7 @@ from typing import NoReturn
 from uuid import UUID
 
 import grpc
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from ragchat.v1 import chat_pb2, chat_pb2_grpc, principal_pb2
 from ragchat_common.logs import get_logger
 from ragchat_common.rpc import Registrar
@@ -41,6 +42,54 @@ STATUS = {
     Forbidden: grpc.StatusCode.PERMISSION_DENIED,
     NotFound: grpc.StatusCode.NOT_FOUND,
 }
+
+
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class ChatMetrics:
+    """Turns by provider and outcome, their latencies, and refusals, for ``/metrics``."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.turns = Counter(
+            "ragchat_chat_turns_total",
+            "Answered turns by provider (cached:<provider> for cache hits) and decline.",
+            ["provider", "declined"],
+            registry=registry,
+        )
+        self.retrieval = Histogram(
+            "ragchat_chat_retrieval_seconds",
+            "From the request to the passages (or the cache hit).",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.first_token = Histogram(
+            "ragchat_chat_first_token_seconds",
+            "From the request to the first answer text.",
+            ["provider"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.total = Histogram(
+            "ragchat_chat_turn_seconds",
+            "From the request to the stored turn.",
+            ["provider"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.refusals = Counter(
+            "ragchat_chat_refusals_total",
+            "Requests refused, by gRPC status.",
+            ["code"],
+            registry=registry,
+        )
+
+    def observe(self, summary: TurnSummary) -> None:
+        """Count one finished turn."""
+        self.turns.labels(summary.provider, str(summary.declined).lower()).inc()
+        self.retrieval.observe(summary.timings.retrieval_ms / 1000)
+        self.first_token.labels(summary.provider).observe(summary.timings.first_token_ms / 1000)
+        self.total.labels(summary.provider).observe(summary.timings.total_ms / 1000)
 
 
 def caller_of(principal: principal_pb2.Principal) -> Caller:
@@ -132,21 +181,31 @@ def register(service: ChatService) -> Registrar:
     return add
 
 
-async def refuse(context: grpc.aio.ServicerContext, exc: ChatRefused) -> NoReturn:
-    """End the call with the refusal's status and reason."""
-    code = STATUS.get(type(exc), grpc.StatusCode.INVALID_ARGUMENT)
-    log.info("chat request refused", code=code.name, reason=str(exc))
-    await context.abort(code, str(exc))
-    # grpc's type stubs do not mark abort as never returning; it always raises.
-    raise AssertionError("context.abort returned")
-
-
 class ChatService(chat_pb2_grpc.ChatServiceServicer):
     """Serves conversations."""
 
-    def __init__(self, answering: Answering, history: ConversationHistory) -> None:
+    def __init__(
+        self, answering: Answering, history: ConversationHistory, metrics: ChatMetrics
+    ) -> None:
         self.answering = answering
         self.history = history
+        self.metrics = metrics
+
+    async def _refuse(
+        self, context: grpc.aio.ServicerContext, code: grpc.StatusCode, reason: str
+    ) -> NoReturn:
+        """End the call with a status and its reason."""
+        self.metrics.refusals.labels(code.name.lower()).inc()
+        log.info("chat request refused", code=code.name, reason=reason)
+        await context.abort(code, reason)
+        # grpc's type stubs do not mark abort as never returning; it always raises.
+        raise AssertionError("context.abort returned")
+
+    async def refuse(self, context: grpc.aio.ServicerContext, exc: ChatRefused) -> NoReturn:
+        """End the call with the refusal's status and reason."""
+        await self._refuse(
+            context, STATUS.get(type(exc), grpc.StatusCode.INVALID_ARGUMENT), str(exc)
+        )
 
     async def Converse(
         self,
@@ -168,11 +227,12 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
                 elif isinstance(event, Citation):
                     yield chat_pb2.ConverseEvent(citation=citation_message(event))
                 else:
+                    self.metrics.observe(event)
                     yield chat_pb2.ConverseEvent(summary=summary_message(event))
         except ChatRefused as exc:
-            await refuse(context, exc)
+            await self.refuse(context, exc)
         except RetrievalUnavailable as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            await self._refuse(context, grpc.StatusCode.UNAVAILABLE, str(exc))
 
     async def ListConversations(
         self,
@@ -190,7 +250,7 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
                 request.before_ms,
             )
         except ChatRefused as exc:
-            await refuse(context, exc)
+            await self.refuse(context, exc)
         return chat_pb2.ListConversationsResponse(
             conversations=[conversation_summary(r) for r in records]
         )
@@ -204,7 +264,7 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
         try:
             view = await self.history.get(caller_of(request.principal), request.conversation_id)
         except ChatRefused as exc:
-            await refuse(context, exc)
+            await self.refuse(context, exc)
         return chat_pb2.Conversation(
             summary=conversation_summary(view.conversation),
             messages=[message_of(m) for m in view.messages],
@@ -221,7 +281,7 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
         try:
             await self.history.delete(caller_of(request.principal), request.conversation_id)
         except ChatRefused as exc:
-            await refuse(context, exc)
+            await self.refuse(context, exc)
         return chat_pb2.DeleteConversationResponse()
 
     async def RecordFeedback(
@@ -241,5 +301,5 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
                 request.comment,
             )
         except ChatRefused as exc:
-            await refuse(context, exc)
+            await self.refuse(context, exc)
         return chat_pb2.RecordFeedbackResponse()
