@@ -12,6 +12,7 @@ from ragchat_gateway.api.deps import (
     RequestContextMiddleware,
     install_error_handlers,
 )
+from ragchat_gateway.api.web import router as web_router
 from ragchat_gateway.handlers import WIRINGS
 from ragchat_gateway.settings import GatewaySettings
 from ragchat_gateway.store import MIGRATIONS
@@ -74,6 +75,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    # The web app's catch-all (SPA fallback) comes after every other route.
+    app.include_router(web_router)
     # The last added runs first: every response, CORS preflights included, gets the ids.
     app.add_middleware(CorsByPath, settings=settings)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
