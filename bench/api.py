@@ -52,6 +52,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from tests.harness.pipeline import Infrastructure, running_stack
 
 ROOT = Path(__file__).resolve().parent.parent
+# A request slower than this counts as an error (an overloaded gateway would otherwise stretch
+# the run by its whole backlog).
+REQUEST_TIMEOUT_S = 10.0
 ENDPOINTS = ("/api/v1/auth/me", "/api/v1/knowledge-bases", "/api/v1/conversations")
 
 
@@ -85,7 +88,8 @@ class Turns:
 
     first_token_ms: list[float] = field(default_factory=list)
     total_ms: list[float] = field(default_factory=list)
-    failed: int = 0
+    # Error codes of the turns that ended with an error frame.
+    errors: list[str] = field(default_factory=list)
 
 
 async def steady(client: httpx.AsyncClient, path: str, rate: int, seconds: float) -> Endpoint:
@@ -95,7 +99,7 @@ async def steady(client: httpx.AsyncClient, path: str, rate: int, seconds: float
     async def one() -> None:
         started = time.perf_counter()
         try:
-            response = await client.get(path)
+            response = await client.get(path, timeout=REQUEST_TIMEOUT_S)
             ok = response.status_code == 200
         except httpx.HTTPError:
             ok = False
@@ -152,7 +156,7 @@ async def ws_turn(socket: ClientConnection, kb_id: str, turns: Turns) -> bool:
             turns.total_ms.append((time.perf_counter() - started) * 1000)
             return True
         elif kind == "error":
-            turns.failed += 1
+            turns.errors.append(str(frame.get("code")))
             return False
 
 
@@ -213,6 +217,12 @@ async def wait_grpc(target: str, within_s: float = 60) -> None:
     """Wait until a gRPC server accepts connections."""
     async with grpc.aio.insecure_channel(target) as channel:
         await asyncio.wait_for(channel.channel_ready(), within_s)
+
+
+def errors_of(turns: Turns) -> str:
+    """How many turns failed, by error code."""
+    codes = {code: turns.errors.count(code) for code in sorted(set(turns.errors))}
+    return f"errors: {codes}" if codes else "no errors"
 
 
 def row(name: str, values: Sequence[float], extra: str = "") -> str:
@@ -320,8 +330,14 @@ async def measure(
     print(row("turn first token, ChatService direct", direct.first_token_ms))
     print(row("turn first token, via gateway WS", via.first_token_ms))
     print(row("turn total, ChatService direct", direct.total_ms))
-    print(row("turn total, via gateway WS", via.total_ms))
-    print(row(f"turn total, {opened} sessions at once", loaded.total_ms, f"{seconds:.1f} s in all"))
+    print(row("turn total, via gateway WS", via.total_ms, errors_of(via)))
+    print(
+        row(
+            f"turn total, {opened} sessions at once",
+            loaded.total_ms,
+            f"{seconds:.1f} s in all; {errors_of(loaded)}",
+        )
+    )
     added_first = percentile(via.first_token_ms, 95) - percentile(direct.first_token_ms, 95)
     added_total = percentile(via.total_ms, 95) - percentile(direct.total_ms, 95)
     print(f"gateway added p95: first token {added_first:.1f} ms, whole turn {added_total:.1f} ms")
