@@ -172,6 +172,7 @@ class Accounts:
         """A knowledge base of the owner's tenant (a row of the gateway's table, as the
         knowledge-base routes write it), announced to auth."""
         kb = KnowledgeBase(tenant_id=uuid.UUID(owner.tenant_id), name=name)
+        kb_id = str(kb.id)
         engine = create_async_engine(self.database.async_url())
         try:
             async with AsyncSession(engine) as session:
@@ -180,9 +181,9 @@ class Accounts:
         finally:
             await engine.dispose()
         await self.auth.KnowledgeBaseCreated(
-            auth_pb2.KnowledgeBaseEvent(actor=await self.principal(owner), kb_id=str(kb.id))
+            auth_pb2.KnowledgeBaseEvent(actor=await self.principal(owner), kb_id=kb_id)
         )
-        return str(kb.id)
+        return kb_id
 
     async def member(self, owner: Member, role: str, kb_ids: list[str]) -> Member:
         """A user of the owner's tenant with ``role``, granted ``kb_ids``."""

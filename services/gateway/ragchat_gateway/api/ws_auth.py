@@ -93,7 +93,8 @@ async def receive_frame(websocket: WebSocket) -> Frame:
 
 
 async def authenticate(websocket: WebSocket, context: GatewayContext) -> principal_pb2.Principal:
-    """The caller of an accepted socket, from the upgrade headers or the first frame.
+    """The caller of an accepted socket, from the upgrade headers or the first frame, counted
+    against its rate limit.
 
     Raises :class:`SocketClosed` with 4401/4403/4408/4429 when it cannot be established.
     """
@@ -114,11 +115,14 @@ async def authenticate(websocket: WebSocket, context: GatewayContext) -> princip
         if not token and not api_key:
             raise SocketClosed(CLOSE_UNAUTHENTICATED, "the auth frame needs a token or an api_key")
     try:
-        return await resolve_principal(context, token=token, api_key=api_key, origin=origin)
+        principal = await resolve_principal(context, token=token, api_key=api_key, origin=origin)
+        # A new socket counts against the caller's budget like a request.
+        await context.rate_limiter.check_principal(principal)
     except ApiError as error:
         raise SocketClosed(close_code_of(error), error.message) from error
     except RateLimited as limited:
         raise SocketClosed(CLOSE_RATE_LIMITED, str(limited)) from limited
+    return principal
 
 
 def _string(value: object) -> str | None:
