@@ -461,6 +461,54 @@ async def test_tampered_and_missing_credentials_are_refused(world: World) -> Non
         assert response.json()["error"]["code"] == "unauthenticated"
 
 
+async def expired_copy(world: World, token: str) -> str:
+    """``token`` with its times moved an hour back, signed with the stack's own signing key.
+
+    The key is read from auth's table (stored unencrypted when no passphrase is configured, as in
+    test stacks), so only the expiry differs from a token auth would accept.
+    """
+    import os
+
+    import asyncpg
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+
+    kid = jwt.get_unverified_header(token)["kid"]
+    postgres = world.stack.infra.postgres
+    connection = await asyncpg.connect(
+        host=postgres.host,
+        port=postgres.port,
+        user=postgres.user,
+        password=postgres.password.get_secret_value(),
+        database=f"e2e_{world.stack.names.suffix}",
+    )
+    try:
+        pem = await connection.fetchval(
+            "SELECT private_pem FROM auth.signing_keys WHERE kid = $1", kid
+        )
+    finally:
+        await connection.close()
+    passphrase = os.environ.get("AUTH_KEY_PASSPHRASE")
+    key = serialization.load_pem_private_key(
+        pem.encode(), password=passphrase.encode() if passphrase else None
+    )
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["iat"] = claims["iat"] - 3600
+    claims["exp"] = int(claims["exp"]) - 3600
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})  # type: ignore[arg-type]
+
+
+async def test_an_expired_token_is_refused(world: World) -> None:
+    token = world.headers["agent"]["Authorization"].removeprefix("Bearer ")
+    assert (await world.call("agent", "GET", "/api/v1/auth/me")).status_code == 200
+
+    expired = await expired_copy(world, token)
+    response = await world.client.get("/api/v1/auth/me", headers=bearer(expired))
+
+    assert response.status_code == 401
+    assert "expired" in response.json()["error"]["message"]
+
+
 async def test_revoked_credentials_are_refused(world: World) -> None:
     owner = world.headers["owner"]
     client = world.client

@@ -606,6 +606,13 @@ class RequestContextMiddleware:
         except BodyTooLarge:
             if not started:
                 await self._too_large(scope, send_with_headers, request_id)
+        except Exception:
+            # Starlette's outermost error middleware answers crashes without these headers;
+            # answer here first (it then only logs), so a 500 carries the ids too.
+            if not started:
+                response = error_json(500, "internal", "internal error", request_id)
+                await response(scope, _empty_receive, send_with_headers)
+            raise
 
     async def _too_large(self, scope: Scope, send: Send, request_id: str) -> None:
         response = error_json(
