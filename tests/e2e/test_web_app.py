@@ -137,14 +137,20 @@ async def test_staff_crawl_ask_rate_and_embed_the_widget(
     await page.get_by_test_id("kb-new-name").fill(kb_name)
     await page.get_by_test_id("kb-new-description").fill("The widgets site, for the support chat")
     await page.get_by_test_id("kb-create").click()
-    row = page.get_by_test_id("kb-row").filter(has_text=kb_name)
-    await expect(row).to_be_visible()
-    kb_id = await row.get_attribute("data-kb-id")
-    assert kb_id, "the knowledge base row carries its id"
+    # A new knowledge base opens on its own page.
+    await expect(page.get_by_role("heading", name=kb_name)).to_be_visible()
+    kb_id = page.url.rstrip("/").rsplit("/", 1)[-1]
+    await page.get_by_test_id("nav-knowledge-bases").click()
+    await expect(page.get_by_test_id("kb-row").filter(has_text=kb_name)).to_have_attribute(
+        "data-kb-id", kb_id
+    )
     await screenshot(page, "02-knowledge-bases")
-
-    # -- crawl the site and watch it finish ---------------------------------------------------
-    await row.get_by_role("link", name=kb_name).click()
+    await (
+        page.get_by_test_id("kb-row")
+        .filter(has_text=kb_name)
+        .get_by_role("link", name=kb_name)
+        .click()
+    )
     await page.get_by_test_id("kb-new-crawl").click()
     await page.get_by_test_id("crawl-urls").fill(site.url("/"))
     await page.get_by_test_id("crawl-mode").select_option("recursive")
