@@ -5,7 +5,7 @@ import { useState, type FormEvent } from "react";
 import { api } from "../../api/client";
 import { keys, useKnowledgeBases } from "../../api/hooks";
 import type { Invitation, Role, User } from "../../api/types";
-import { Button, Card, Empty, ErrorBox, Loading, PageTitle, SelectField, TextField } from "../../components/ui";
+import { Button, Card, Dialog, Empty, ErrorBox, Loading, PageTitle, SelectField, TextField } from "../../components/ui";
 import { listFrom } from "../../lib/format";
 import { ASSIGNABLE_ROLES } from "../../lib/roles";
 import { useSession } from "../../store/session";
@@ -13,10 +13,11 @@ import { AdminTabs } from "./AdminTabs";
 
 function KbPicker({ value, onChange, testId }: { value: string[]; onChange: (ids: string[]) => void; testId: string }) {
   const kbs = useKnowledgeBases();
-  if (!kbs.data?.length) return null;
+  if (kbs.isPending) return <Loading />;
+  if (!kbs.data?.length) return <Empty>No knowledge bases yet.</Empty>;
   return (
     <fieldset>
-      <legend className="text-sm font-medium">Knowledge bases (for editors, agents and viewers)</legend>
+      <legend className="text-sm font-medium">Knowledge bases</legend>
       <div className="mt-1 flex flex-wrap gap-3" data-testid={testId}>
         {kbs.data.map((kb) => (
           <label key={kb.id} className="flex items-center gap-1 text-sm">
@@ -32,9 +33,8 @@ function KbPicker({ value, onChange, testId }: { value: string[]; onChange: (ids
 function Invite() {
   const [email, setEmail] = useState("");
   const [role, setRole] = useState<Role>("agent");
-  const [kbIds, setKbIds] = useState<string[]>([]);
   const invite = useMutation({
-    mutationFn: () => api<Invitation>("/invitations", { body: { email, role, kb_ids: kbIds } }),
+    mutationFn: () => api<Invitation>("/invitations", { body: { email, role } }),
   });
   const onSubmit = (event: FormEvent) => {
     event.preventDefault();
@@ -55,7 +55,7 @@ function Invite() {
             ))}
           </SelectField>
         </div>
-        <KbPicker value={kbIds} onChange={setKbIds} testId="invite-kbs" />
+        <p className="text-xs text-slate-500 dark:text-slate-400">Editors, agents and viewers reach only the knowledge bases you grant them once they have joined (Grants, in the list below).</p>
         <ErrorBox error={invite.error} />
         <Button type="submit" disabled={invite.isPending} data-testid="invite-create">
           Create invitation
@@ -75,7 +75,32 @@ function Invite() {
   );
 }
 
+/** Replace a user's knowledge-base grants (PUT /users/{id}/grants). */
+function GrantsDialog({ user, onClose }: { user: User; onClose: () => void }) {
+  const [kbIds, setKbIds] = useState<string[]>([]);
+  const save = useMutation({
+    mutationFn: () => api(`/users/${user.id}/grants`, { method: "PUT", body: { kb_ids: kbIds } }),
+    onSuccess: onClose,
+  });
+  return (
+    <Dialog title={`Knowledge bases of ${user.email}`} onClose={onClose} testId="grants-dialog">
+      <p className="mb-3 text-sm">The knowledge bases chosen here replace everything {user.email} could reach before.</p>
+      <KbPicker value={kbIds} onChange={setKbIds} testId="grants-kbs" />
+      <ErrorBox error={save.error} />
+      <div className="mt-4 flex justify-end gap-2">
+        <Button variant="secondary" onClick={onClose}>
+          Cancel
+        </Button>
+        <Button onClick={() => save.mutate()} disabled={save.isPending} data-testid="grants-save">
+          Save grants
+        </Button>
+      </div>
+    </Dialog>
+  );
+}
+
 function UserRow({ user, self }: { user: User; self: boolean }) {
+  const [granting, setGranting] = useState(false);
   const queryClient = useQueryClient();
   const update = useMutation({
     mutationFn: (role: Role) => api(`/users/${user.id}`, { method: "PATCH", body: { role } }),
@@ -111,6 +136,12 @@ function UserRow({ user, self }: { user: User; self: boolean }) {
         <ErrorBox error={update.error ?? remove.error} />
       </td>
       <td className="py-2 text-right">
+        {(user.role === "editor" || user.role === "agent" || user.role === "viewer") && (
+          <Button variant="ghost" onClick={() => setGranting(true)} aria-label={`Knowledge bases of ${user.email}`} data-testid="user-grants">
+            Grants
+          </Button>
+        )}
+        {granting && <GrantsDialog user={user} onClose={() => setGranting(false)} />}
         {user.role !== "owner" && !self && (
           <Button
             variant="ghost"
