@@ -19,6 +19,7 @@ from ragchat_gateway.api.deps import (
     COMMON_ERRORS,
     ApiError,
     Context,
+    PlainText,
     Principal,
     client_info,
     error_responses,
@@ -37,7 +38,7 @@ class ApiKeyRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["docs widget"])
+    name: PlainText = Field(min_length=1, max_length=200, examples=["docs widget"])
     kind: Literal["server", "widget"] | None = Field(
         default=None,
         description="Defaults to widget when allowed_origins are given, else server",
@@ -46,7 +47,7 @@ class ApiKeyRequest(BaseModel):
         min_length=1, max_length=3, examples=[["chat"]]
     )
     kb_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
-    allowed_origins: list[str] = Field(
+    allowed_origins: list[PlainText] = Field(
         default_factory=list, max_length=50, examples=[["https://docs.example.com"]]
     )
 

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from ragchat.v1 import auth_pb2
 
-from ragchat_gateway.api.deps import COMMON_ERRORS, Context, Principal, require, time_of_ms
+from ragchat_gateway.api.deps import (
+    COMMON_ERRORS,
+    Context,
+    PlainText,
+    Principal,
+    require,
+    time_of_ms,
+)
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=COMMON_ERRORS)
 
@@ -70,12 +77,14 @@ def _entry(entry: auth_pb2.AuditEntry) -> AuditEntryOut:
 async def query_audit(
     context: Context,
     principal: Annotated[Principal, Depends(require("audit.read"))],
-    action: Annotated[str | None, Query(max_length=100, examples=["auth.login"])] = None,
-    actor: Annotated[str | None, Query(max_length=100, description="Actor id")] = None,
+    action: Annotated[PlainText | None, Query(max_length=100, examples=["auth.login"])] = None,
+    actor: Annotated[PlainText | None, Query(max_length=100, description="Actor id")] = None,
     outcome: Literal["success", "failure", "denied"] | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    before: Annotated[int | None, Query(ge=1, description="Entries older than this id")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Entries older than this id")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """The audit log of the caller's organisation, newest first."""

@@ -21,6 +21,7 @@ from ragchat_gateway.api.deps import (
     ApiError,
     Context,
     CurrentPrincipal,
+    PlainText,
     Principal,
     client_info,
     error_responses,
@@ -45,15 +46,15 @@ class Credentials(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(pattern=EMAIL_PATTERN, max_length=320, examples=["ada@example.com"])
-    password: str = Field(min_length=1, max_length=1024, examples=["correct horse battery"])
+    email: PlainText = Field(pattern=EMAIL_PATTERN, max_length=320, examples=["ada@example.com"])
+    password: PlainText = Field(min_length=1, max_length=1024, examples=["correct horse battery"])
 
 
 class Registration(Credentials):
     """A new account and the organisation it owns."""
 
-    organization_name: str = Field(min_length=1, max_length=200, examples=["Example Inc."])
-    display_name: str = Field(default="", max_length=200)
+    organization_name: PlainText = Field(min_length=1, max_length=200, examples=["Example Inc."])
+    display_name: PlainText = Field(default="", max_length=200)
 
 
 class RefreshBody(BaseModel):
@@ -61,7 +62,7 @@ class RefreshBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str | None = Field(default=None, max_length=4096)
+    refresh_token: PlainText | None = Field(default=None, max_length=4096)
 
 
 class PasswordChange(BaseModel):
@@ -69,8 +70,8 @@ class PasswordChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(min_length=1, max_length=1024)
-    new_password: str = Field(min_length=1, max_length=1024)
+    current_password: PlainText = Field(min_length=1, max_length=1024)
+    new_password: PlainText = Field(min_length=1, max_length=1024)
 
 
 class InvitationAcceptance(BaseModel):
@@ -78,9 +79,9 @@ class InvitationAcceptance(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=1, max_length=4096)
-    password: str = Field(min_length=1, max_length=1024)
-    display_name: str = Field(default="", max_length=200)
+    token: PlainText = Field(min_length=1, max_length=4096)
+    password: PlainText = Field(min_length=1, max_length=1024)
+    display_name: PlainText = Field(default="", max_length=200)
 
 
 class InvitationRequest(BaseModel):
@@ -88,7 +89,7 @@ class InvitationRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: str = Field(pattern=EMAIL_PATTERN, max_length=320, examples=["grace@example.com"])
+    email: PlainText = Field(pattern=EMAIL_PATTERN, max_length=320, examples=["grace@example.com"])
     role: Literal["owner", "admin", "editor", "agent", "viewer"] = Field(examples=["editor"])
 
 
@@ -174,7 +175,9 @@ def _clear_cookie(response: Response, secure: bool) -> None:
 RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_schema=False)]
 
 
-@router.post("/auth/register", response_model=SessionOut, status_code=201)
+@router.post(
+    "/auth/register", response_model=SessionOut, status_code=201, responses=error_responses(409)
+)
 async def register(
     body: Registration, request: Request, response: Response, context: Context
 ) -> SessionOut:

@@ -17,6 +17,7 @@ from ragchat_gateway.api.deps import (
     ApiError,
     Context,
     CurrentPrincipal,
+    PlainText,
     Principal,
     authorize,
     error_responses,
@@ -43,7 +44,7 @@ class CrawlRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    urls: list[str] = Field(
+    urls: list[PlainText] = Field(
         min_length=1, max_length=MAX_URLS, examples=[["https://docs.example.com/"]]
     )
     mode: CrawlMode = CrawlMode.RECURSIVE
@@ -62,6 +63,8 @@ class CrawlRequest(BaseModel):
     @classmethod
     def _patterns_compile(cls, scope: CrawlScope) -> CrawlScope:
         for pattern in [*scope.include_patterns, *scope.exclude_patterns]:
+            if "\x00" in pattern:
+                raise ValueError("patterns must not contain NUL characters")
             try:
                 re.compile(pattern)
             except re.error as exc:
@@ -172,7 +175,7 @@ async def list_kb_crawls(
     context: Context,
     principal: Annotated[Principal, Depends(require_kb("crawl.read"))],
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> CrawlList:
     """Crawl jobs of a knowledge base, newest first."""
     jobs = await list_crawls(context.sessions, kb_id, limit, offset)

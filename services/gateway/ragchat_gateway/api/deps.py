@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from faststream.kafka import KafkaBroker
 from opentelemetry import trace
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from ragchat.v1 import (
     auth_pb2,
     auth_pb2_grpc,
@@ -119,6 +119,17 @@ DbSession = Annotated[AsyncSession, Depends(db_session)]
 def time_of_ms(ms: int) -> datetime | None:
     """A protobuf time (ms since the epoch, 0 for unset) as an aware datetime."""
     return datetime.fromtimestamp(ms / 1000, UTC) if ms else None
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL characters")
+    return value
+
+
+# Text the gateway stores or passes on: PostgreSQL text cannot hold NUL characters, so they are
+# refused as a 422 here instead of failing deep inside a service.
+PlainText = Annotated[str, AfterValidator(_no_nul)]
 
 
 # --- errors -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ragchat_gateway.api.deps import (
     Context,
     CurrentPrincipal,
     GatewayContext,
+    PlainText,
     Principal,
     error_responses,
     readable_kb_ids,
@@ -44,8 +45,8 @@ class KnowledgeBaseIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, examples=["Product docs"])
-    description: str = Field(default="", max_length=2000, examples=["docs.example.com"])
+    name: PlainText = Field(min_length=1, max_length=200, examples=["Product docs"])
+    description: PlainText = Field(default="", max_length=2000, examples=["docs.example.com"])
 
 
 class KnowledgeBasePatch(BaseModel):
@@ -53,8 +54,8 @@ class KnowledgeBasePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    description: PlainText | None = Field(default=None, max_length=2000)
 
 
 class LastCrawl(BaseModel):
@@ -176,7 +177,7 @@ async def list_knowledge_bases(
     context: Context,
     principal: CurrentPrincipal,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> KnowledgeBaseList:
     """Knowledge bases the caller may use (all of the tenant's for owners and admins)."""
     ids = [uuid.UUID(k) for k in await readable_kb_ids(context, principal)]

@@ -14,6 +14,7 @@ from ragchat_gateway.api.deps import (
     COMMON_ERRORS,
     Context,
     CurrentPrincipal,
+    PlainText,
     authorize,
     error_responses,
     not_found,
@@ -35,7 +36,7 @@ class SearchQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=2000, examples=["how do I reset my password"])
+    query: PlainText = Field(min_length=1, max_length=2000, examples=["how do I reset my password"])
     kb_ids: list[uuid.UUID] | None = Field(default=None, max_length=100)
     mode: Literal["hybrid", "bm25", "vector", "image"] = "hybrid"
     k: Annotated[int, Field(ge=1, le=50)] = 10
@@ -87,7 +88,7 @@ def _hit(hit: retriever_pb2.SearchHit) -> HitOut:
     )
 
 
-@router.post("/search", response_model=SearchResult, responses=error_responses(404))
+@router.post("/search", response_model=SearchResult, responses=error_responses(404, 409))
 async def search(body: SearchQuery, context: Context, principal: CurrentPrincipal) -> SearchResult:
     """Search the requested knowledge bases the caller may read (all of them by default).
 
