@@ -50,6 +50,12 @@ class ApiKeyRequest(BaseModel):
     allowed_origins: list[PlainText] = Field(
         default_factory=list, max_length=50, examples=[["https://docs.example.com"]]
     )
+    expires_in_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Not supported yet: auth keeps keys until revoked; a value is refused (400)",
+    )
 
 
 class ApiKeyOut(BaseModel):
@@ -102,6 +108,9 @@ async def create_api_key(
     body: ApiKeyRequest, request: Request, context: Context, principal: KeyAdmin
 ) -> CreatedApiKey:
     """Create a key on knowledge bases of the caller's organisation; its secret is shown once."""
+    if body.expires_in_days is not None:
+        # Refused rather than ignored: a key believed to expire must not live on silently.
+        raise ApiError(400, "bad_request", "key expiry is not supported; revoke keys instead")
     async with context.sessions() as session:
         rows = await session.execute(
             select(KnowledgeBase.id).where(
