@@ -47,9 +47,14 @@ def make_settings(
     turn_topic: str,
 ) -> Callable[..., ChatSettings]:
     """Builds chat settings on this test's database, topic and retriever."""
-    return lambda **overrides: chat_settings(
-        scratch_database, redis_settings, kafka, retriever_target, turn_topic, **overrides
-    )
+
+    def make(**overrides: Any) -> ChatSettings:
+        target = overrides.pop("retriever_target", retriever_target)
+        return chat_settings(
+            scratch_database, redis_settings, kafka, target, turn_topic, **overrides
+        )
+
+    return make
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from .harness import (
     ChatClient,
     FixedCorpusRetriever,
     citations,
+    free_port,
     principal,
     summary,
     tokens,
@@ -260,3 +261,14 @@ async def test_each_turn_is_published_on_chat_turn(
     assert turn.provider == "extractive" and not turn.declined
     assert turn.total_ms == pytest.approx(summary(events).total_ms)
     assert by_turn[summary(declined).turn_id].declined
+
+
+async def test_a_retriever_that_does_not_answer_gives_unavailable(
+    start_chat: Callable[..., AbstractAsyncContextManager[ChatClient]],
+) -> None:
+    async with start_chat(retriever_target=f"127.0.0.1:{free_port()}") as chat:
+        with pytest.raises(grpc.aio.AioRpcError) as down:
+            await chat.ask(principal(), "How do I upgrade an installed package?")
+
+    assert down.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert "search is unavailable" in (down.value.details() or "")
