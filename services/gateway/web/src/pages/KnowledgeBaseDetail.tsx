@@ -137,7 +137,7 @@ export function KnowledgeBaseDetailPage() {
           <Empty>No crawls yet.</Empty>
         ) : (
           <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
+            <table className="w-full min-w-[36rem] text-left text-sm">
               <thead>
                 <tr className="text-xs text-slate-500">
                   <th className="py-1 pr-3">Started</th>

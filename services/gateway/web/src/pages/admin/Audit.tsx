@@ -57,7 +57,7 @@ export function AuditPage() {
       <AdminTabs />
       <Card className="mb-4">
         <form onSubmit={onSubmit} className="grid gap-3 sm:grid-cols-3 lg:grid-cols-6 lg:items-end" aria-label="Audit filters">
-          <TextField label="Action" placeholder="e.g. auth.login" value={draft.action} onChange={set("action")} data-testid="audit-action" />
+          <TextField label="Action" placeholder="e.g. login, apikey.create" value={draft.action} onChange={set("action")} data-testid="audit-action" />
           <SelectField label="Actor" value={draft.actor} onChange={set("actor")} data-testid="audit-actor">
             <option value="">Anyone</option>
             {users.data?.map((u) => (
@@ -88,7 +88,7 @@ export function AuditPage() {
           <Empty>No audit entries match.</Empty>
         ) : (
           <div className="overflow-x-auto">
-            <table className="w-full text-left text-sm">
+            <table className="w-full min-w-[36rem] text-left text-sm">
               <thead>
                 <tr className="text-xs text-slate-500">
                   <th className="py-1 pr-3">Time</th>

@@ -178,7 +178,7 @@ export function UsersPage() {
             <Empty>No users.</Empty>
           ) : (
             <div className="overflow-x-auto">
-              <table className="w-full text-left text-sm">
+              <table className="w-full min-w-[36rem] text-left text-sm">
                 <thead>
                   <tr className="text-xs text-slate-500">
                     <th className="py-1 pr-3">Email</th>
