@@ -80,7 +80,7 @@ async def test_chat_through_gateway_chat_and_retriever(stack: IngestionPipeline)
         kb_a, kb_b = kbs
         invited = await client.post(
             "/api/v1/invitations",
-            json={"email": "agent@stack.test", "role": "agent", "kb_ids": [kb_a]},
+            json={"email": "agent@stack.test", "role": "agent"},
             headers=owner,
         )
         assert invited.status_code in (200, 201), invited.text
@@ -90,6 +90,12 @@ async def test_chat_through_gateway_chat_and_retriever(stack: IngestionPipeline)
         )
         assert accepted.status_code == 200, accepted.text
         agent_token = accepted.json()["access_token"]
+        granted = await client.put(
+            f"/api/v1/users/{accepted.json()['user']['id']}/grants",
+            json={"kb_ids": [kb_a]},
+            headers=owner,
+        )
+        assert granted.status_code == 200, granted.text
         agent = {"Authorization": f"Bearer {agent_token}"}
 
         answered = await client.post(
