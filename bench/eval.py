@@ -91,7 +91,7 @@ DISTRACTORS = (
 NAMESPACE = uuid5(UUID(int=0), "ragchat-eval-python3-doc")
 KB_ID = str(uuid5(NAMESPACE, "kb"))
 TENANT_ID = str(uuid5(NAMESPACE, "tenant"))
-MODES = {
+MODES: dict[str, retriever_pb2.SearchMode] = {
     "bm25": retriever_pb2.SEARCH_MODE_BM25,
     "vector": retriever_pb2.SEARCH_MODE_VECTOR,
     "hybrid": retriever_pb2.SEARCH_MODE_HYBRID,
@@ -306,6 +306,7 @@ class ModeScores:
     recall5: list[float] = field(default_factory=list)
     rr10: list[float] = field(default_factory=list)
     took_ms: list[float] = field(default_factory=list)
+    by_question: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,10 @@ class TopScore:
 
 
 async def search(
-    stub: retriever_pb2_grpc.RetrieverServiceStub, query: str, mode: int, k: int
+    stub: retriever_pb2_grpc.RetrieverServiceStub,
+    query: str,
+    mode: retriever_pb2.SearchMode,
+    k: int,
 ) -> list[retriever_pb2.SearchHit]:
     """The hits of one search in the eval knowledge base."""
     request = retriever_pb2.SearchRequest(
@@ -347,6 +351,7 @@ async def measure_retrieval(
                         continue
                     ranked = [page_of(hit.url) for hit in hits]
                     scores[mode].recall5.append(recall_at(ranked, turn.pages, 5))
+                    scores[mode].by_question[turn.standalone] = scores[mode].recall5[-1]
                     scores[mode].rr10.append(reciprocal_rank(ranked, turn.pages, 10))
                     scores[mode].took_ms.append(took)
     return scores, tops
@@ -584,6 +589,16 @@ def report(
             f"{statistics.mean(s.rr10):>8.3f}{percentile(s.took_ms, 50):>8.1f}"
             f"{percentile(s.took_ms, 95):>8.1f}"
         )
+    missed = [
+        q
+        for q in retrieval["hybrid"].by_question
+        if min(s.by_question[q] for s in retrieval.values()) < 1
+    ]
+    if missed:
+        print("Recall@5 below 1 in some mode (bm25 / vector / hybrid):")
+        for question in missed:
+            marks = " / ".join(f"{s.by_question[question]:.2f}" for s in retrieval.values())
+            print(f"  {marks}  {question}")
     answerable = [t.score for t in tops if t.answerable]
     unanswerable = [t.score for t in tops if not t.answerable]
     print(
