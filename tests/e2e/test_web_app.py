@@ -95,6 +95,8 @@ async def shop(stack: IngestionPipeline) -> AsyncIterator[ShopSite]:
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    # Assertions wait as long as actions do (Playwright's default is 5 s: short for a busy CPU).
+    expect.set_options(timeout=UI_MS)
     async with async_playwright() as playwright:
         chromium = await launch_chromium(playwright)
         try:
