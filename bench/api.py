@@ -16,6 +16,9 @@ raised out of the way (their Redis round trip is still paid on every request). T
 3. Capacity: ``--sessions`` WebSockets opened and authenticated against one gateway process, then
    every one asks at once; a session counts when its turn ends with a summary.
 
+Every REST row also shows the CPU time the gateway and auth processes spent per request, read
+from ``/proc``: unlike latency, it does not depend on how busy the machine is.
+
 The last line is ``BENCH api p95_ms=<n> ws_sessions=<n> ws_added_p95_ms=<n>``: the worst p95 of
 the three endpoints, the sessions that completed their turn, and the added p95 of a whole turn.
 
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import statistics
 import subprocess
@@ -80,6 +84,8 @@ class Endpoint:
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
     seconds: float = 0.0
+    # CPU time per successful request, by process (independent of how busy the machine is).
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +96,12 @@ class Turns:
     total_ms: list[float] = field(default_factory=list)
     # Error codes of the turns that ended with an error frame.
     errors: list[str] = field(default_factory=list)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def steady(client: httpx.AsyncClient, path: str, rate: int, seconds: float) -> Endpoint:
@@ -268,7 +280,12 @@ async def run(args: argparse.Namespace) -> None:
 
 
 async def measure(
-    args: argparse.Namespace, base: str, email: str, password: str, chat_target: str
+    args: argparse.Namespace,
+    base: str,
+    email: str,
+    password: str,
+    chat_target: str,
+    pids: dict[str, int],
 ) -> None:
     """The three phases against a running gateway; prints the table and the BENCH line."""
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
@@ -289,7 +306,13 @@ async def measure(
         for path in ENDPOINTS:
             await client.get(path)
             print(f"REST {path}: {args.rate}/s for {args.seconds} s ...", flush=True)
-            endpoints.append(await steady(client, path, args.rate, args.seconds))
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+            endpoint = await steady(client, path, args.rate, args.seconds)
+            endpoint.cpu_ms = {
+                name: (cpu_seconds(pid) - before[name]) * 1000 / max(1, len(endpoint.latencies_ms))
+                for name, pid in pids.items()
+            }
+            endpoints.append(endpoint)
 
     principal = principal_pb2.Principal(
         subject=me["id"],
@@ -320,11 +343,13 @@ async def measure(
 
     print(f"\n{'latency (ms)':<38}{'p50':>9}{'p95':>9}{'p99':>9}{'n':>8}")
     for e in endpoints:
+        cpu = ", ".join(f"{name} {ms:.1f}" for name, ms in e.cpu_ms.items())
         print(
             row(
                 f"GET {e.path}",
                 e.latencies_ms,
-                f"{len(e.latencies_ms) / e.seconds:.0f}/s, {e.errors} errors",
+                f"{len(e.latencies_ms) / e.seconds:.0f}/s, {e.errors} errors; "
+                f"CPU ms/request: {cpu}",
             )
         )
     print(row("turn first token, ChatService direct", direct.first_token_ms))
