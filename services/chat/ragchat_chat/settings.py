@@ -72,7 +72,7 @@ class ChatSettings(GrpcServiceSettings):
     # the eval set.
     decline_min_score: float = 0.0
     # The extractive provider declines when no sentence holds this share of the question's words.
-    extractive_min_coverage: float = Field(default=0.5, ge=0.0, le=1.0)
+    extractive_min_coverage: float = Field(default=0.4, ge=0.0, le=1.0)
     # Closest pages listed by a decline.
     decline_pages: int = 3
     max_message_chars: int = Field(default=4000, ge=1)

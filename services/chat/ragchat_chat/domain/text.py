@@ -12,6 +12,7 @@ import unicodedata
 
 WORD = re.compile(r"[\w][\w\-+.#]*[\w+#]|[\w]", re.UNICODE)
 
+# English function words, plus the framing of questions ("how long does it take", "how much").
 # fmt: off
 STOP_WORDS = frozenset((
     "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are",
@@ -25,7 +26,7 @@ STOP_WORDS = frozenset((
     "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where",
     "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
     "please", "tell", "know", "want", "need", "use", "using", "used", "get", "make", "way",
-    "thing", "things",
+    "thing", "things", "long", "much", "many", "take", "takes",
 ))
 # fmt: on
 
