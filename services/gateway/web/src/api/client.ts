@@ -78,6 +78,18 @@ export function refreshSession(): Promise<Session | null> {
   return refreshing;
 }
 
+/** Refresh this long before expiry, so a token sent now is still valid when the server reads it. */
+const EXPIRY_MARGIN_MS = 30_000;
+
+/** An access token valid for a while yet (refreshed from the cookie when close to expiry), for
+ * the WebSocket and SSE streams that cannot retry on a 401 themselves. */
+export async function freshToken(): Promise<string | null> {
+  const { accessToken, expiresAt } = useSession.getState();
+  if (accessToken && (expiresAt === null || expiresAt - Date.now() > EXPIRY_MARGIN_MS)) return accessToken;
+  const session = await refreshSession();
+  return session?.access_token ?? null;
+}
+
 export interface RequestOptions {
   method?: string;
   body?: unknown;

@@ -2,6 +2,7 @@
 // never in the URL. The socket reconnects (with a growing pause) while a screen listens.
 import { useEffect, useRef } from "react";
 import { useSession } from "../store/session";
+import { freshToken } from "./client";
 
 export interface CrawlProgressEvent {
   type: "crawl.progress";
@@ -24,12 +25,13 @@ function eventsUrl(): string {
 
 /** Call `onProgress` for every crawl.progress frame while the component is mounted. */
 export function useCrawlEvents(onProgress: (event: CrawlProgressEvent) => void, enabled = true): void {
-  const token = useSession((s) => s.accessToken);
+  // Reconnect when the user changes (sign-out, another sign-in), not on every token refresh.
+  const userId = useSession((s) => s.user?.id);
   const handler = useRef(onProgress);
   handler.current = onProgress;
 
   useEffect(() => {
-    if (!enabled || !token || typeof WebSocket === "undefined") return;
+    if (!enabled || !userId || typeof WebSocket === "undefined") return;
     let socket: WebSocket | null = null;
     let stopped = false;
     let retryMs = 1000;
@@ -37,9 +39,10 @@ export function useCrawlEvents(onProgress: (event: CrawlProgressEvent) => void, 
 
     const connect = () => {
       socket = new WebSocket(eventsUrl());
-      socket.onopen = () => {
+      socket.onopen = async () => {
         retryMs = 1000;
-        socket?.send(JSON.stringify({ type: "auth", token }));
+        const current = await freshToken();
+        if (current && socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "auth", token: current }));
       };
       socket.onmessage = (message: MessageEvent) => {
         let frame: { type?: string };
@@ -63,5 +66,5 @@ export function useCrawlEvents(onProgress: (event: CrawlProgressEvent) => void, 
       if (timer) clearTimeout(timer);
       socket?.close();
     };
-  }, [token, enabled]);
+  }, [userId, enabled]);
 }

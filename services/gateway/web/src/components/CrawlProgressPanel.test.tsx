@@ -36,7 +36,7 @@ describe("crawl progress", () => {
 
     const socket = MockWebSocket.last("/ws/events");
     act(() => socket.serverOpens());
-    expect(socket.sent[0]).toEqual({ type: "auth", token: "access-token-1" });
+    await waitFor(() => expect(socket.sent[0]).toEqual({ type: "auth", token: "access-token-1" }));
     expect(socket.url).not.toContain("access-token-1");
 
     act(() =>

@@ -5,7 +5,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { streamChat, type ChatStream, type StreamOptions } from "../api/chatStream";
-import { api, ApiError } from "../api/client";
+import { api, ApiError, freshToken } from "../api/client";
 import { keys, useKnowledgeBases } from "../api/hooks";
 import type { Citation, Conversation, ConversationMessage, ConversationSummary } from "../api/types";
 import { AnswerMarkdown, CitationList } from "../components/Answer";
@@ -146,7 +146,6 @@ export function ChatPage({ streamOptions }: { streamOptions?: Partial<StreamOpti
   const { conversationId } = useParams();
   const navigate = useNavigate();
   const queryClient = useQueryClient();
-  const token = useSession((s) => s.accessToken);
   const role = useSession((s) => s.user?.role);
   const kbs = useKnowledgeBases(canSee(role, "knowledge-bases"));
   const [kbId, setKbId] = useState("");
@@ -193,10 +192,16 @@ export function ChatPage({ streamOptions }: { streamOptions?: Partial<StreamOpti
     });
   }, []);
 
-  const ask = (question: string, skipCache: boolean, base: ChatMessage[]) => {
-    if (!token || !question.trim()) return;
+  const ask = async (question: string, skipCache: boolean, base: ChatMessage[]) => {
+    if (!question.trim()) return;
     setMessages([...base, { key: newKey(), role: "assistant", content: "", citations: [], streaming: true }]);
     setStreaming(true);
+    const token = await freshToken();
+    if (!token) {
+      updateLast((m) => ({ ...m, streaming: false, error: "Your session has ended: sign in again." }));
+      setStreaming(false);
+      return;
+    }
     const active = ownConversation.current;
     stream.current = streamChat(
       {
@@ -233,7 +238,7 @@ export function ChatPage({ streamOptions }: { streamOptions?: Partial<StreamOpti
     const question = input.trim();
     if (!question) return;
     setInput("");
-    ask(question, false, [...messages, { key: newKey(), role: "user", content: question, citations: [] }]);
+    void ask(question, false, [...messages, { key: newKey(), role: "user", content: question, citations: [] }]);
   };
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
@@ -254,7 +259,7 @@ export function ChatPage({ streamOptions }: { streamOptions?: Partial<StreamOpti
       if (m.role === "user") lastUser = i;
     });
     if (lastUser < 0) return;
-    ask(messages[lastUser].content, true, messages.slice(0, lastUser + 1));
+    void ask(messages[lastUser].content, true, messages.slice(0, lastUser + 1));
   };
 
   const newConversation = () => {

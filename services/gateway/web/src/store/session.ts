@@ -9,6 +9,8 @@ export type SessionStatus = "unknown" | "signed-in" | "signed-out";
 interface SessionState {
   status: SessionStatus;
   accessToken: string | null;
+  /** When the access token expires (ms since the epoch). */
+  expiresAt: number | null;
   user: SessionUser | null;
   signIn: (session: Session) => void;
   signOut: () => void;
@@ -17,10 +19,16 @@ interface SessionState {
 export const useSession = create<SessionState>((set) => ({
   status: "unknown",
   accessToken: null,
+  expiresAt: null,
   user: null,
   signIn: (session) =>
-    set({ status: "signed-in", accessToken: session.access_token, user: session.user }),
-  signOut: () => set({ status: "signed-out", accessToken: null, user: null }),
+    set({
+      status: "signed-in",
+      accessToken: session.access_token,
+      expiresAt: Date.now() + session.expires_in * 1000,
+      user: session.user,
+    }),
+  signOut: () => set({ status: "signed-out", accessToken: null, expiresAt: null, user: null }),
 }));
 
 export function currentRole(): Role | null {

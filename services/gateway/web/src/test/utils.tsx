@@ -13,6 +13,7 @@ export function signedIn(role: Role = "owner"): void {
   useSession.setState({
     status: "signed-in",
     accessToken: "access-token-1",
+    expiresAt: Date.now() + 600_000,
     user: { id: "u1", email: `${role}@example.com`, role, tenant_id: "t1" },
   });
 }
