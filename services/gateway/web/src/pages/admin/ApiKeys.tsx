@@ -48,7 +48,6 @@ function CreateKey({ onCreated }: { onCreated: (created: CreatedApiKey) => void 
   const [scopes, setScopes] = useState<string[]>(["chat"]);
   const [kbIds, setKbIds] = useState<string[]>([]);
   const [origins, setOrigins] = useState("");
-  const [expires, setExpires] = useState("");
   const create = useMutation({
     mutationFn: () =>
       api<CreatedApiKey>("/api-keys", {
@@ -58,7 +57,6 @@ function CreateKey({ onCreated }: { onCreated: (created: CreatedApiKey) => void 
           scopes: kind === "widget" ? ["chat"] : scopes,
           kb_ids: kbIds,
           allowed_origins: kind === "widget" ? lines(origins) : [],
-          ...(expires ? { expires_in_days: Number(expires) } : {}),
         },
       }),
     onSuccess: async (created) => {
@@ -76,13 +74,13 @@ function CreateKey({ onCreated }: { onCreated: (created: CreatedApiKey) => void 
     <Card>
       <h2 className="mb-3 font-semibold">New API key</h2>
       <form onSubmit={onSubmit} className="space-y-3" aria-label="New API key">
-        <div className="grid gap-3 sm:grid-cols-3">
+        <p className="text-xs text-slate-500 dark:text-slate-400">Keys do not expire: revoke a key to stop it.</p>
+        <div className="grid gap-3 sm:grid-cols-2">
           <TextField label="Name" required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} data-testid="apikey-name" />
           <SelectField label="Kind" value={kind} onChange={(e) => setKind(e.target.value as "server" | "widget")} data-testid="apikey-kind">
             <option value="widget">Widget (public, chat only, from allowed origins)</option>
             <option value="server">Server (secret, for scripts)</option>
           </SelectField>
-          <TextField label="Expires after (days)" type="number" min={1} value={expires} onChange={(e) => setExpires(e.target.value)} data-testid="apikey-expires" hint="Empty: never." />
         </div>
         {kind === "server" ? (
           <fieldset>
