@@ -13,10 +13,14 @@ import json
 from collections.abc import Sequence
 from uuid import UUID
 
+from ragchat_common.logs import get_logger
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from ragchat_chat.domain.model import Answer, Citation
 from ragchat_chat.domain.text import normalise_question
+
+log = get_logger(__name__)
 
 PREFIX = "chat:answer:"
 
@@ -37,8 +41,13 @@ class AnswerCache:
         self.ttl_s = ttl_s
 
     async def get(self, key: str) -> Answer | None:
-        """The cached answer, or ``None``."""
-        raw = await self.redis.get(key)
+        """The cached answer, or ``None`` (also while Redis cannot answer: the cache only saves
+        work, so its failure must not fail the turn)."""
+        try:
+            raw = await self.redis.get(key)
+        except RedisError as exc:
+            log.warning("answer cache unavailable", error=str(exc))
+            return None
         if raw is None:
             return None
         data = json.loads(raw)
@@ -52,7 +61,7 @@ class AnswerCache:
         )
 
     async def put(self, key: str, answer: Answer) -> None:
-        """Keep the answer for the TTL."""
+        """Keep the answer for the TTL (a Redis failure is logged, not raised)."""
         data = {
             "text": answer.text,
             "citations": [c.to_json() for c in answer.citations],
@@ -61,4 +70,7 @@ class AnswerCache:
             "prompt_tokens": answer.prompt_tokens,
             "completion_tokens": answer.completion_tokens,
         }
-        await self.redis.set(key, json.dumps(data), ex=self.ttl_s)
+        try:
+            await self.redis.set(key, json.dumps(data), ex=self.ttl_s)
+        except RedisError as exc:
+            log.warning("answer not cached", error=str(exc))
