@@ -141,10 +141,25 @@ export function Dialog({
   const titleId = useId();
   useEffect(() => {
     const opener = document.activeElement as HTMLElement | null;
-    const first = panel.current?.querySelector<HTMLElement>("button, input, textarea, select, a[href]");
-    (first ?? panel.current)?.focus();
+    const initial = panel.current?.querySelector<HTMLElement>("button, input, textarea, select, a[href]");
+    (initial ?? panel.current)?.focus();
     const onKey = (event: KeyboardEvent) => {
       if (event.key === "Escape") onClose();
+      if (event.key !== "Tab" || !panel.current) return;
+      // Keep Tab inside the dialog: it is modal.
+      const focusable = Array.from(
+        panel.current.querySelectorAll<HTMLElement>("button:not([disabled]), input, textarea, select, a[href]"),
+      );
+      if (!focusable.length) return;
+      const first = focusable[0];
+      const last = focusable[focusable.length - 1];
+      if (event.shiftKey && document.activeElement === first) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && document.activeElement === last) {
+        event.preventDefault();
+        first.focus();
+      }
     };
     document.addEventListener("keydown", onKey);
     return () => {
