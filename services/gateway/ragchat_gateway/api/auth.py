@@ -115,6 +115,25 @@ class SessionUser(BaseModel):
 class SessionOut(BaseModel):
     """Tokens of a logged-in user."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJFZERTQSIsImtpZCI6ImsxIn0.eyJzdWIiOiIuLi4ifQ.sig",
+                    "refresh_token": "rt_3q2b...",
+                    "token_type": "bearer",
+                    "expires_in": 900,
+                    "user": {
+                        "id": "7d1e9c2a-3b4f-4a5d-8e6f-7a8b9c0d1e2f",
+                        "email": "ada@example.com",
+                        "role": "owner",
+                        "tenant_id": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+                    },
+                }
+            ]
+        }
+    )
+
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"

@@ -91,6 +91,40 @@ class CrawlProgressOut(BaseModel):
 class CrawlOut(BaseModel):
     """A crawl job."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b7e2f6a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+                    "kb_id": "5f0c8a3e-2b1d-4c6e-9f7a-1b2c3d4e5f60",
+                    "state": "running",
+                    "urls": ["https://docs.example.com/"],
+                    "mode": "recursive",
+                    "scope": {
+                        "include_patterns": ["^https://docs\\.example\\.com/"],
+                        "exclude_patterns": [],
+                        "max_depth": 3,
+                        "max_pages": 500,
+                        "render_js": False,
+                    },
+                    "submitted_by": "7d1e9c2a-3b4f-4a5d-8e6f-7a8b9c0d1e2f",
+                    "created_at": "2026-11-21T10:00:00Z",
+                    "progress": {
+                        "discovered": 120,
+                        "fetched": 57,
+                        "failed": 2,
+                        "skipped": 5,
+                        "current_url": "https://docs.example.com/guide/install",
+                        "pages_per_second": 3.2,
+                        "state": "running",
+                        "updated_at": "2026-11-21T10:00:19Z",
+                        "recent_failures": [],
+                    },
+                }
+            ]
+        }
+    )
+
     id: str
     kb_id: str
     state: str
@@ -137,7 +171,7 @@ def _crawl_out(job: CrawlJob) -> CrawlOut:
     status_code=201,
     responses=error_responses(404),
 )
-async def submit(
+async def submit_crawl_job(
     kb_id: uuid.UUID,
     body: CrawlRequest,
     request: Request,
@@ -170,7 +204,7 @@ async def submit(
 @router.get(
     "/knowledge-bases/{kb_id}/crawls", response_model=CrawlList, responses=error_responses(404)
 )
-async def list_kb_crawls(
+async def list_crawl_jobs(
     kb_id: uuid.UUID,
     context: Context,
     principal: Annotated[Principal, Depends(require_kb("crawl.read"))],
@@ -194,7 +228,9 @@ async def _visible_crawl(
 
 
 @router.get("/crawls/{crawl_id}", response_model=CrawlOut, responses=error_responses(404))
-async def get_one(crawl_id: uuid.UUID, context: Context, principal: CurrentPrincipal) -> CrawlOut:
+async def get_crawl_job(
+    crawl_id: uuid.UUID, context: Context, principal: CurrentPrincipal
+) -> CrawlOut:
     """A crawl job with the latest progress."""
     return _crawl_out(await _visible_crawl(context, principal, crawl_id, "crawl.read"))
 
@@ -202,7 +238,9 @@ async def get_one(crawl_id: uuid.UUID, context: Context, principal: CurrentPrinc
 @router.post(
     "/crawls/{crawl_id}/cancel", response_model=CrawlOut, responses=error_responses(404, 409)
 )
-async def cancel(crawl_id: uuid.UUID, context: Context, principal: CurrentPrincipal) -> CrawlOut:
+async def cancel_crawl_job(
+    crawl_id: uuid.UUID, context: Context, principal: CurrentPrincipal
+) -> CrawlOut:
     """Ask the scraper to stop the crawl; its state turns ``cancelled`` when it has stopped."""
     job = await _visible_crawl(context, principal, crawl_id, "crawl.cancel")
     if CrawlState(job.state) in TERMINAL_STATES:

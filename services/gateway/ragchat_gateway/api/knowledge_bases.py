@@ -81,6 +81,33 @@ class KnowledgeBaseStats(BaseModel):
 class KnowledgeBaseOut(BaseModel):
     """A knowledge base with its stats."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5f0c8a3e-2b1d-4c6e-9f7a-1b2c3d4e5f60",
+                    "name": "Product docs",
+                    "description": "docs.example.com",
+                    "created_at": "2026-11-20T09:00:00Z",
+                    "updated_at": "2026-11-20T09:00:00Z",
+                    "stats": {
+                        "pages": 412,
+                        "chunks": 3178,
+                        "last_indexed_at": "2026-11-21T10:02:11Z",
+                        "last_crawl": {
+                            "id": "0b7e2f6a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+                            "state": "done",
+                            "fetched": 412,
+                            "failed": 3,
+                            "created_at": "2026-11-21T10:00:00Z",
+                            "updated_at": "2026-11-21T10:02:30Z",
+                        },
+                    },
+                }
+            ]
+        }
+    )
+
     id: str
     name: str
     description: str
