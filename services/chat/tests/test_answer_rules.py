@@ -43,6 +43,16 @@ def test_citations_are_renumbered_in_order_of_first_use_even_when_split() -> Non
     assert renumberer.citations()[0].snippet == "snippet 4"
 
 
+def test_subscripts_in_quoted_code_are_not_citations() -> None:
+    renumberer = CitationRenumberer([passage(n) for n in range(1, 4)])
+
+    pieces = ["Sort with key=lambda pair: pair[", "1] as shown [3]. Nested x[0][1] and ", "[2]."]
+    shown = "".join(renumberer.feed(p) for p in pieces) + renumberer.flush()
+
+    assert shown == "Sort with key=lambda pair: pair[1] as shown [1]. Nested x[0][1] and [2]."
+    assert [c.chunk_id for c in renumberer.citations()] == ["c3", "c2"]
+
+
 def test_decline_rules() -> None:
     assert should_decline([], 0.0)
     assert should_decline([passage(1, score=0.01)], 0.02)

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from ragchat_chat.domain.model import Citation
 from ragchat_chat.providers.base import NO_ANSWER_SENTENCE, Passage
 
-MARKER = re.compile(r"\[(\d{1,3})\]")
+# A citation marker stands apart: "[2]" after a space or punctuation, never a subscript such as
+# "pair[1]" or "x[0][1]" in quoted code.
+MARKER = re.compile(r"(?<![\w\]\)'\"])\[(\d{1,3})\]")
 # An unfinished marker at the end of a piece: "[", "[1", "[12".
-PARTIAL_MARKER = re.compile(r"\[\d{0,3}$")
+PARTIAL_MARKER = re.compile(r"(?<![\w\]\)'\"])\[\d{0,3}$")
 TAGS = re.compile(r"</?mark>")
 
 DECLINE_TEXT = "I could not find this on the site."

@@ -26,7 +26,8 @@ STOP_WORDS = frozenset((
     "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where",
     "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "yours",
     "please", "tell", "know", "want", "need", "use", "using", "used", "get", "make", "way",
-    "thing", "things", "long", "much", "many", "take", "takes",
+    "thing", "things", "long", "much", "many", "take", "takes", "don", "doesn", "didn", "isn",
+    "aren", "wasn", "won", "shouldn", "couldn", "wouldn",
 ))
 # fmt: on
 

@@ -15,6 +15,7 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from ragchat_chat.domain.grounding import MARKER
 from ragchat_chat.domain.text import content_terms, estimate_tokens, stem
 from ragchat_chat.providers.base import NO_ANSWER_SENTENCE, GroundedPrompt, Passage, Usage
 
@@ -49,7 +50,9 @@ def sentences_of(passage: Passage) -> list[str]:
         for piece in pieces:
             if len(piece) > MAX_SENTENCE_CHARS:
                 piece = piece[:MAX_SENTENCE_CHARS].rsplit(" ", 1)[0] + " …"
-            if len(piece) >= MIN_SENTENCE_CHARS:
+            # A sentence holding something that reads as a citation ("x = [1]") would cite
+            # the wrong passage once followed by its own marker.
+            if len(piece) >= MIN_SENTENCE_CHARS and not MARKER.search(piece):
                 out.append(piece)
     return out
 
