@@ -90,14 +90,14 @@ export function streamChat(request: AskRequest, handlers: StreamHandlers, option
         const { type: _type, ...summary } = frame;
         void _type;
         handlers.onSummary(summary);
-        socket.close();
         finish();
+        socket.close();
         break;
       }
       case "error":
         handlers.onError({ code: frame.code, message: frame.message });
-        socket.close();
         finish();
+        socket.close();
         break;
     }
   };
@@ -108,16 +108,24 @@ export function streamChat(request: AskRequest, handlers: StreamHandlers, option
       current = streamOverSse(request, handlers, options.token);
     }
   };
-  socket.onclose = () => {
-    if (!current) finish();
+  socket.onclose = (event: CloseEvent) => {
+    if (current) return;
+    if (!closed && !stopped) {
+      // Closed by the server mid-turn (e.g. 4401 unauthenticated, 4429 rate limited): say why.
+      handlers.onError({
+        code: String(event.code),
+        message: event.reason || "The connection closed before the answer was complete.",
+      });
+    }
+    finish();
   };
   return {
     stop: () => {
       if (current) return current.stop();
       stopped = true;
       if (socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "stop" }));
-      socket.close();
       finish();
+      socket.close();
     },
   };
 }

@@ -123,4 +123,12 @@ describe("chat stream", () => {
     act(() => socket.serverSends({ type: "error", code: "rate_limited", message: "Too many questions; wait a minute" }));
     expect(await screen.findByTestId("chat-error")).toHaveTextContent("Too many questions; wait a minute");
   });
+
+  it("says why when the server closes the socket mid-answer", async () => {
+    renderAt(<ChatPage />, { route: "/chat", path: "/chat/:conversationId?" });
+    const socket = await askQuestion("Anything?");
+    act(() => socket.serverCloses(4429, "too many questions"));
+    expect(await screen.findByTestId("chat-error")).toHaveTextContent("too many questions");
+    expect(screen.getByTestId("message-assistant")).toHaveAttribute("data-streaming", "false");
+  });
 });

@@ -82,10 +82,14 @@ export class MockWebSocket {
     this.sent.push(JSON.parse(data) as Record<string, unknown>);
   }
 
-  close(): void {
+  close(code = 1000, reason = ""): void {
     if (this.readyState === MockWebSocket.CLOSED) return;
     this.readyState = MockWebSocket.CLOSED;
-    this.onclose?.(new Event("close") as CloseEvent);
+    this.onclose?.(new CloseEvent("close", { code, reason }));
+  }
+
+  serverCloses(code: number, reason: string): void {
+    this.close(code, reason);
   }
 
   serverOpens(): void {
