@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -268,25 +269,35 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     """Turn every exception into the JSON error shape, with the request id."""
 
+    def refused(
+        request: Request,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> JSONResponse:
+        # One line per refusal, with the request and trace ids bound by the middleware.
+        log.info("request refused", status=status, code=code, reason=message[:300])
+        return error_json(status, code, message, request_id_of(request), headers)
+
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_json(exc.status, exc.code, exc.message, request_id_of(request), exc.headers)
+        return refused(request, exc.status, exc.code, exc.message, exc.headers)
 
     async def on_grpc_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, grpc.aio.AioRpcError)
         error = api_error_from_grpc(exc)
-        return error_json(error.status, error.code, error.message, request_id_of(request))
+        return refused(request, error.status, error.code, error.message)
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "error")
         headers = dict(exc.headers) if exc.headers else None
-        return error_json(exc.status_code, code, str(exc.detail), request_id_of(request), headers)
+        return refused(request, exc.status_code, code, str(exc.detail), headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        message = _validation_message(exc)
-        return error_json(422, "validation_error", message, request_id_of(request))
+        return refused(request, 422, "validation_error", _validation_message(exc))
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", path=request.url.path)
@@ -426,6 +437,10 @@ async def tenant_knowledge_base(
     return kb
 
 
+# Actions the gateway writes to the audit log, refusals included (auth audits its own actions).
+AUDITED_KB_ACTIONS = frozenset({"kb.delete", "crawl.submit"})
+
+
 def require_kb(action: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency factory: the caller, allowed ``action`` on the path's ``kb_id``.
 
@@ -434,11 +449,19 @@ def require_kb(action: str) -> Callable[..., Awaitable[Principal]]:
     """
 
     async def dependency(
-        kb_id: uuid.UUID, context: Context, principal: CurrentPrincipal
+        kb_id: uuid.UUID, request: Request, context: Context, principal: CurrentPrincipal
     ) -> Principal:
         async with context.sessions() as session:
             await tenant_knowledge_base(session, principal, kb_id)
-        await authorize(context, principal, action, str(kb_id))
+        try:
+            await authorize(context, principal, action, str(kb_id))
+        except ApiError as refusal:
+            if action in AUDITED_KB_ACTIONS:
+                detail = {"reason": refusal.message}
+                await record_audit(
+                    context, request, principal, action, ("kb", str(kb_id)), detail, "denied"
+                )
+            raise
         return principal
 
     dependency.__name__ = f"require_kb_{action.replace('.', '_')}"
@@ -544,6 +567,8 @@ _APP_CSP = (
     b"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
     b"connect-src 'self'; frame-ancestors 'none'"
 )
+# Probes and metrics scrapes would drown the request log.
+_UNLOGGED_PATHS = ("/healthz", "/readyz", "/metrics")
 # Swagger UI and ReDoc load their assets from a CDN; they get no CSP.
 _NO_CSP_PATHS = ("/docs", "/redoc")
 
@@ -583,11 +608,14 @@ class RequestContextMiddleware:
             else (_API_CSP if path.startswith("/api/") else _APP_CSP)
         )
         started = False
+        status = 0
+        began = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = int(message["status"])
                 headers = list(message.get("headers", []))
                 headers.append((REQUEST_ID_HEADER.lower().encode(), request_id.encode()))
                 headers.append((TRACE_ID_HEADER.lower().encode(), trace_id.encode()))
@@ -614,6 +642,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
+            if not path.startswith(_UNLOGGED_PATHS):
+                log.info(
+                    "request",
+                    method=scope.get("method", ""),
+                    path=path,
+                    status=status,
+                    duration_ms=round((time.perf_counter() - began) * 1000, 1),
+                )
         except BodyTooLarge:
             if not started:
                 await self._too_large(scope, send_with_headers, request_id)
