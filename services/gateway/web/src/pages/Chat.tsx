@@ -26,6 +26,8 @@ export interface ChatMessage {
   declined?: boolean;
   error?: string;
   feedback?: string;
+  /** "answered in 1.2 s · local" once the turn's summary arrived. */
+  meta?: string;
 }
 
 let counter = 0;
@@ -107,6 +109,7 @@ export function MessageView({ message, conversationId }: { message: ChatMessage;
     <article data-testid="message-assistant" data-streaming={message.streaming ? "true" : "false"} aria-busy={message.streaming} className="rounded-lg border border-slate-200 bg-white p-3 dark:border-slate-800 dark:bg-slate-900">
       {message.content ? <AnswerMarkdown text={message.content} citations={message.citations} /> : message.streaming ? <p className="text-sm text-slate-500">Thinking…</p> : null}
       {message.stopped && <p className="mt-1 text-xs text-slate-500">Stopped.</p>}
+      {message.meta && !message.streaming && <p className="mt-1 text-xs text-slate-500 dark:text-slate-400">{message.meta}</p>}
       {message.error && (
         <p role="alert" data-testid="chat-error" className="mt-1 text-sm text-red-700 dark:text-red-300">
           {message.error}
@@ -118,7 +121,22 @@ export function MessageView({ message, conversationId }: { message: ChatMessage;
   );
 }
 
-function ConversationList({ activeId }: { activeId?: string }) {
+function ConversationList({ activeId, onDeleted }: { activeId?: string; onDeleted: (id: string) => void }) {
+  const queryClient = useQueryClient();
+  const role = useSession((s) => s.user?.role);
+  const canDelete = role === "owner" || role === "admin";
+  const [deleteError, setDeleteError] = useState<unknown>(null);
+  const remove = async (conversation: ConversationSummary) => {
+    if (!window.confirm(`Delete the conversation “${conversation.title || "Untitled"}”?`)) return;
+    setDeleteError(null);
+    try {
+      await api(`/conversations/${conversation.id}`, { method: "DELETE" });
+      await queryClient.invalidateQueries({ queryKey: keys.conversations });
+      onDeleted(conversation.id);
+    } catch (error) {
+      setDeleteError(error);
+    }
+  };
   const list = useQuery({
     queryKey: keys.conversations,
     queryFn: async () => listFrom<ConversationSummary>(await api<unknown>("/conversations", { query: { limit: 50 } }), "conversations"),
@@ -129,16 +147,24 @@ function ConversationList({ activeId }: { activeId?: string }) {
   if (list.error) return <ErrorBox error={list.error} />;
   if (!list.data.length) return <p className="text-xs text-slate-500">No conversations yet.</p>;
   return (
-    <ul className="space-y-1">
-      {list.data.map((c) => (
-        <li key={c.id}>
-          <Link to={`/chat/${c.id}`} data-testid="conversation-item" aria-current={c.id === activeId ? "page" : undefined} className={`block truncate rounded-md px-2 py-1.5 text-sm ${c.id === activeId ? "bg-indigo-50 font-medium dark:bg-indigo-950" : "hover:bg-slate-100 dark:hover:bg-slate-800"}`}>
-            {c.title || "Untitled"}
-            <span className="block text-xs text-slate-500">{formatDate(c.updated_at ?? c.updated_at_ms)}</span>
-          </Link>
-        </li>
-      ))}
-    </ul>
+    <>
+      <ErrorBox error={deleteError} />
+      <ul className="space-y-1">
+        {list.data.map((c) => (
+          <li key={c.id} className="group flex items-start gap-1">
+            <Link to={`/chat/${c.id}`} data-testid="conversation-item" aria-current={c.id === activeId ? "page" : undefined} className={`block min-w-0 flex-1 truncate rounded-md px-2 py-1.5 text-sm ${c.id === activeId ? "bg-indigo-50 font-medium dark:bg-indigo-950" : "hover:bg-slate-100 dark:hover:bg-slate-800"}`}>
+              {c.title || "Untitled"}
+              <span className="block text-xs text-slate-500">{formatDate(c.updated_at ?? c.updated_at_ms)}</span>
+            </Link>
+            {canDelete && (
+              <button type="button" onClick={() => remove(c)} aria-label={`Delete conversation ${c.title || "Untitled"}`} data-testid="conversation-delete" className="rounded p-1.5 text-xs text-slate-500 hover:bg-slate-100 hover:text-red-700 dark:hover:bg-slate-800">
+                <span aria-hidden>✕</span>
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 
@@ -152,6 +178,7 @@ export function ChatPage({ streamOptions }: { streamOptions?: Partial<StreamOpti
   const [input, setInput] = useState("");
   const [messages, setMessages] = useState<ChatMessage[]>([]);
   const [streaming, setStreaming] = useState(false);
+  const [showConversations, setShowConversations] = useState(false);
   const stream = useRef<ChatStream | null>(null);
   /** The conversation this page itself started or continued: no need to reload it from the server. */
   const ownConversation = useRef<string | undefined>(undefined);
@@ -214,7 +241,9 @@ export function ChatPage({ streamOptions }: { streamOptions?: Partial<StreamOpti
         onToken: (text) => updateLast((m) => ({ ...m, content: m.content + text })),
         onCitation: (citation) => updateLast((m) => ({ ...m, citations: [...m.citations.filter((c) => c.number !== citation.number), citation] })),
         onSummary: (summary) => {
-          updateLast((m) => ({ ...m, turnId: summary.turn_id, declined: summary.declined }));
+          const seconds = summary.total_ms ? `${(summary.total_ms / 1000).toFixed(1)} s` : "";
+          const meta = [seconds && `answered in ${seconds}`, summary.provider].filter(Boolean).join(" · ");
+          updateLast((m) => ({ ...m, turnId: summary.turn_id, declined: summary.declined, meta }));
           if (summary.conversation_id && summary.conversation_id !== ownConversation.current) {
             ownConversation.current = summary.conversation_id;
             navigate(`/chat/${summary.conversation_id}`, { replace: !conversationId });
@@ -276,7 +305,12 @@ export function ChatPage({ streamOptions }: { streamOptions?: Partial<StreamOpti
         <Button variant="secondary" className="w-full" onClick={newConversation} data-testid="new-conversation">
           New conversation
         </Button>
-        <ConversationList activeId={conversationId} />
+        <button type="button" className="w-full rounded-md px-2 py-1 text-left text-sm text-slate-600 md:hidden dark:text-slate-300" aria-expanded={showConversations} aria-controls="conversation-list" onClick={() => setShowConversations((v) => !v)}>
+          {showConversations ? "Hide past conversations" : "Show past conversations"}
+        </button>
+        <div id="conversation-list" className={`${showConversations ? "" : "hidden"} md:block`}>
+          <ConversationList activeId={conversationId} onDeleted={(id) => id === conversationId && newConversation()} />
+        </div>
       </aside>
       <section className="flex min-h-[70vh] flex-col gap-3" aria-label="Chat">
         {kbs.data && kbs.data.length > 0 && (
