@@ -271,8 +271,9 @@ async def run(args: argparse.Namespace) -> None:
             env={"gateway": gateway_env},
             only=("auth", "retriever", "gateway"),
         ) as stack:
+            pids = {name: stack.services[name].pid for name in ("gateway", "auth")}
             await measure(
-                args, stack.gateway_url, stack.owner_email, stack.owner_password, chat_target
+                args, stack.gateway_url, stack.owner_email, stack.owner_password, chat_target, pids
             )
     finally:
         chat.terminate()
