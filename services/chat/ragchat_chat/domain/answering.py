@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from uuid import UUID, uuid4
 
 from ragchat_common.events import ChatTurn
@@ -36,7 +36,7 @@ from ragchat_chat.domain.grounding import (
     says_no_answer,
     should_decline,
 )
-from ragchat_chat.domain.memory import fit_memory
+from ragchat_chat.domain.memory import Memory, fit_memory
 from ragchat_chat.domain.model import Answer, Citation, TurnTimings
 from ragchat_chat.domain.retrieval import Retrieval, Retrieved
 from ragchat_chat.domain.rewrite import rewrite_heuristically
@@ -45,6 +45,7 @@ from ragchat_chat.handlers.turns import TurnPublisher
 from ragchat_chat.providers.base import (
     AnswerProvider,
     GroundedPrompt,
+    Passage,
     QueryRewriter,
     Turn,
     Usage,
@@ -79,6 +80,40 @@ class TurnSummary:
     declined: bool
 
 
+@dataclass
+class Clock:
+    """Milliseconds since the request arrived."""
+
+    started: float
+
+    def ms(self) -> float:
+        """Milliseconds elapsed."""
+        return (time.perf_counter() - self.started) * 1000
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """What every step of one turn needs to know about it."""
+
+    caller: Caller
+    conversation_id: UUID
+    is_new: bool
+    question: str
+    standalone: str
+    kb_ids: tuple[UUID, ...]
+    clock: Clock
+
+
+@dataclass
+class Reply:
+    """The answer as it is being produced: filled in by the decline or generation step."""
+
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    declined: bool = False
+    first_token_ms: float = 0.0
+
+
 Event = str | Citation | TurnSummary
 """What a turn streams: answer text, then citations, then one summary."""
 
@@ -94,16 +129,6 @@ class AnsweringPolicy:
     max_history_turns: int
     history_token_budget: int
     rewrite_with_model: bool
-
-
-@dataclass
-class Clock:
-    """Milliseconds since the request arrived."""
-
-    started: float
-
-    def ms(self) -> float:
-        return (time.perf_counter() - self.started) * 1000
 
 
 def replay(text: str) -> list[str]:
@@ -154,9 +179,8 @@ class Answering:
                 log.warning("model rewrite failed; using the heuristic", exc_info=True)
         return rewrite_heuristically(question, history)
 
-    async def converse(self, caller: Caller, request: Question) -> AsyncIterator[Event]:
-        """Answer one question; yields text pieces, then citations, then the summary."""
-        clock = Clock(time.perf_counter())
+    def _checked(self, caller: Caller, request: Question) -> tuple[str, tuple[UUID, ...]]:
+        """The message and the knowledge bases, or a refusal."""
         require_chat(caller)
         message = request.message.strip()
         if not message:
@@ -165,139 +189,161 @@ class Answering:
             raise InvalidRequest(
                 f"the message is longer than {self.policy.max_message_chars} characters"
             )
-        kb_ids = requested_kbs(caller, request.kb_ids)
+        return message, requested_kbs(caller, request.kb_ids)
+
+    async def converse(self, caller: Caller, request: Question) -> AsyncIterator[Event]:
+        """Answer one question; yields text pieces, then citations, then the summary."""
+        clock = Clock(time.perf_counter())
+        message, kb_ids = self._checked(caller, request)
         if request.conversation_id:
             conversation_id = parse_uuid(request.conversation_id, "conversation id")
             history = await self._history(caller, conversation_id)
-            is_new = False
         else:
-            conversation_id, history, is_new = uuid4(), [], True
-        memory = fit_memory(history, self.policy.history_token_budget)
-        standalone = await self._standalone(message, tuple(history))
-
+            conversation_id, history = uuid4(), []
+        turn = TurnContext(
+            caller=caller,
+            conversation_id=conversation_id,
+            is_new=not request.conversation_id,
+            question=message,
+            standalone=await self._standalone(message, tuple(history)),
+            kb_ids=kb_ids,
+            clock=clock,
+        )
         key = None
+        # Only first questions are cached: a follow-up's answer depends on the conversation.
         if not history and not request.skip_cache:
             version = await self.retrieval.index_version(kb_ids)
             if version is not None:
                 key = cache_key(message, kb_ids, version, self.provider.name)
                 cached = await self.cache.get(key)
                 if cached is not None:
-                    retrieval_ms = clock.ms()
-                    answer = Answer(
-                        text=cached.text,
-                        citations=cached.citations,
-                        declined=cached.declined,
-                        provider=CACHED_PREFIX + cached.provider,
-                        prompt_tokens=0,
-                        completion_tokens=0,
-                    )
-                    first_token_ms = clock.ms()
-                    for piece in replay(answer.text):
-                        yield piece
-                    for citation in answer.citations:
-                        yield citation
-                    yield await self._finish(
-                        caller,
-                        conversation_id,
-                        is_new,
-                        message,
-                        standalone,
-                        kb_ids,
-                        answer,
-                        TurnTimings(retrieval_ms, first_token_ms, clock.ms()),
-                        cache_key_to_fill=None,
-                    )
+                    async for event in self._replay(turn, cached):
+                        yield event
                     return
+        memory = fit_memory(history, self.policy.history_token_budget)
+        async for event in self._answer(turn, memory, key):
+            yield event
 
-        retrieved: Retrieved = await self.retrieval.search(
-            standalone, caller.tenant_id, kb_ids, self.policy.retrieval_k
+    async def _replay(self, turn: TurnContext, cached: Answer) -> AsyncIterator[Event]:
+        """A cached answer, streamed like a live one and stored as a turn of its own."""
+        retrieval_ms = turn.clock.ms()
+        answer = replace(
+            cached,
+            provider=CACHED_PREFIX + cached.provider,
+            prompt_tokens=0,
+            completion_tokens=0,
         )
-        retrieval_ms = clock.ms()
-        passages = retrieved.passages
-        usage = Usage()
-        first_token_ms = 0.0
+        for piece in replay(answer.text):
+            yield piece
+        for citation in answer.citations:
+            yield citation
+        timings = TurnTimings(retrieval_ms, retrieval_ms, turn.clock.ms())
+        yield await self._finish(turn, answer, timings, cache_key_to_fill=None)
+
+    async def _answer(
+        self, turn: TurnContext, memory: Memory, key: str | None
+    ) -> AsyncIterator[Event]:
+        """Search, then decline or stream the provider's answer; citations and summary after."""
+        retrieved: Retrieved = await self.retrieval.search(
+            turn.standalone, turn.caller.tenant_id, turn.kb_ids, self.policy.retrieval_k
+        )
+        retrieval_ms = turn.clock.ms()
         prompt = GroundedPrompt(
-            question=message,
-            standalone_question=standalone,
-            passages=passages,
+            question=turn.question,
+            standalone_question=turn.standalone,
+            passages=retrieved.passages,
             history=memory.turns,
             history_summary=memory.summary,
         )
-        if should_decline(passages, self.policy.decline_min_score):
-            text, citations = decline_reply(closest_pages(passages, self.policy.decline_pages))
-            first_token_ms = clock.ms()
-            for piece in replay(text):
-                yield piece
-            declined = True
+        usage = Usage()
+        reply = Reply()
+        if should_decline(prompt.passages, self.policy.decline_min_score):
+            pieces = self._decline(prompt.passages, reply, turn.clock)
         else:
-            renumberer = CitationRenumberer(passages)
-            shown: list[str] = []
-            async for piece in self.provider.stream(prompt, usage):
-                out = renumberer.feed(piece)
-                if out:
-                    if not shown:
-                        first_token_ms = clock.ms()
-                    shown.append(out)
-                    yield out
-            tail = renumberer.flush()
-            if tail:
-                shown.append(tail)
-                yield tail
-            text = "".join(shown).strip()
-            citations = renumberer.citations()
-            declined = says_no_answer(text) or not text
-            if declined:
-                # The provider found no answer in the passages: point at the closest pages (and
-                # say the decline sentence too when the provider said nothing at all).
-                reply, citations = decline_reply(closest_pages(passages, self.policy.decline_pages))
-                addition = reply.removeprefix(DECLINE_TEXT).strip() if text else reply
-                if addition:
-                    if not text:
-                        first_token_ms = clock.ms()
-                    for index, piece in enumerate(replay(addition)):
-                        yield f" {piece}" if text and index == 0 else piece
-                    text = f"{text} {addition}".strip()
-        for citation in citations:
+            pieces = self._generate(prompt, usage, reply, turn.clock)
+        async for piece in pieces:
+            yield piece
+        for citation in reply.citations:
             yield citation
         answer = Answer(
-            text=text,
-            citations=tuple(citations),
-            declined=declined,
+            text=reply.text,
+            citations=tuple(reply.citations),
+            declined=reply.declined,
             provider=self.provider.name,
             prompt_tokens=usage.prompt_tokens
             or sum(estimate_tokens(m.content) for m in prompt.messages()),
-            completion_tokens=usage.completion_tokens or estimate_tokens(text),
+            completion_tokens=usage.completion_tokens or estimate_tokens(reply.text),
         )
-        yield await self._finish(
-            caller,
-            conversation_id,
-            is_new,
-            message,
-            standalone,
-            kb_ids,
-            answer,
-            TurnTimings(retrieval_ms, first_token_ms, clock.ms()),
-            cache_key_to_fill=key,
+        timings = TurnTimings(retrieval_ms, reply.first_token_ms, turn.clock.ms())
+        yield await self._finish(turn, answer, timings, cache_key_to_fill=key)
+
+    async def _decline(
+        self, passages: tuple[Passage, ...], reply: Reply, clock: Clock
+    ) -> AsyncIterator[str]:
+        """The decline reply without asking the provider."""
+        reply.text, reply.citations = decline_reply(
+            closest_pages(passages, self.policy.decline_pages)
         )
+        reply.declined = True
+        reply.first_token_ms = clock.ms()
+        for piece in replay(reply.text):
+            yield piece
+
+    async def _generate(
+        self, prompt: GroundedPrompt, usage: Usage, reply: Reply, clock: Clock
+    ) -> AsyncIterator[str]:
+        """The provider's answer with its markers renumbered; a decline when it found nothing."""
+        renumberer = CitationRenumberer(prompt.passages)
+        shown: list[str] = []
+        async for piece in self.provider.stream(prompt, usage):
+            out = renumberer.feed(piece)
+            if out:
+                if not shown:
+                    reply.first_token_ms = clock.ms()
+                shown.append(out)
+                yield out
+        tail = renumberer.flush()
+        if tail:
+            shown.append(tail)
+            yield tail
+        text = "".join(shown).strip()
+        reply.text, reply.citations = text, renumberer.citations()
+        reply.declined = says_no_answer(text) or not text
+        if not reply.declined:
+            return
+        # The provider found no answer in the passages: point at the closest pages (and say the
+        # decline sentence too when the provider said nothing at all).
+        full, reply.citations = decline_reply(
+            closest_pages(prompt.passages, self.policy.decline_pages)
+        )
+        addition = full.removeprefix(DECLINE_TEXT).strip() if text else full
+        if not addition:
+            return
+        if not text:
+            reply.first_token_ms = clock.ms()
+        for index, piece in enumerate(replay(addition)):
+            yield f" {piece}" if text and index == 0 else piece
+        reply.text = f"{text} {addition}".strip()
 
     async def _finish(
         self,
-        caller: Caller,
-        conversation_id: UUID,
-        is_new: bool,
-        question: str,
-        standalone: str,
-        kb_ids: tuple[UUID, ...],
+        turn: TurnContext,
         answer: Answer,
         timings: TurnTimings,
         cache_key_to_fill: str | None,
     ) -> TurnSummary:
         """Store the turn, fill the cache, publish ``chat.turn``; the summary to send last."""
+        caller, conversation_id, kb_ids = turn.caller, turn.conversation_id, turn.kb_ids
         turn_id = uuid4()
         async with self.engine.begin() as conn:
-            if is_new:
+            if turn.is_new:
                 await store.create_conversation(
-                    conn, conversation_id, caller.tenant_id, caller.subject, question[:80], kb_ids
+                    conn,
+                    conversation_id,
+                    caller.tenant_id,
+                    caller.subject,
+                    turn.question[:80],
+                    kb_ids,
                 )
             elif await store.find_conversation(conn, conversation_id, lock=True) is None:
                 raise NotFound("the conversation was deleted")
@@ -305,8 +351,8 @@ class Answering:
                 conn,
                 conversation_id,
                 question_id=uuid4(),
-                question=question,
-                standalone_query=standalone,
+                question=turn.question,
+                standalone_query=turn.standalone,
                 answer_id=turn_id,
                 answer=answer,
                 timings=timings,
@@ -321,7 +367,7 @@ class Answering:
                 tenant_id=caller.tenant_id,
                 kb_ids=list(kb_ids),
                 principal=caller.subject,
-                question=question,
+                question=turn.question,
                 answer_chars=len(answer.text),
                 cited_urls=list(dict.fromkeys(c.url for c in answer.citations)),
                 retrieval_ms=timings.retrieval_ms,
