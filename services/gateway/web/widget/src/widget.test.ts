@@ -205,6 +205,18 @@ describe("renderAnswer", () => {
     expect(hrefs).toEqual(["https://shop.test/ok", "https://shop.test/ok"]);
     expect(target.querySelector("ol.sources")!.textContent).toContain("[2] https://shop.test/ok");
   });
+
+  it("leaves subscripts in code alone: only a marker standing apart is a citation", () => {
+    const target = document.createElement("div");
+    renderAnswer(document, target, "Use pair[1] or x[0][1]; see [1].", [
+      { number: 1, chunk_id: "a", url: "https://shop.test/tuples", title: "Tuples", snippet: "" },
+    ]);
+    expect(target.querySelector("p")!.textContent).toBe("Use pair[1] or x[0][1]; see [1].");
+    expect(target.querySelectorAll("p a.marker")).toHaveLength(1);
+    expect(target.querySelector("p a.marker")!.previousSibling!.textContent).toBe(
+      "Use pair[1] or x[0][1]; see ",
+    );
+  });
 });
 
 describe("readScriptConfig", () => {

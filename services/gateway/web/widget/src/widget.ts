@@ -118,6 +118,12 @@ function link(doc: Document, citation: Citation, text: string, attributes: Recor
   return element(doc, "a", { ...attributes, href, target: "_blank", rel: "noopener noreferrer" }, text);
 }
 
+/**
+ * A citation marker stands apart, as the chat service writes it: `[2]` after a space, punctuation
+ * or the start; `pair[1]` or `x[0][1]` (after a word character, a bracket or a quote) is code.
+ */
+const CITATION_MARKER = /(?<![\w\])'"`])\[(\d+)\]/;
+
 /** Fill `target` with an answer: its text with `[n]` markers as links, then its numbered sources. */
 export function renderAnswer(
   doc: Document,
@@ -128,7 +134,7 @@ export function renderAnswer(
   const byNumber = new Map(citations.map((c) => [c.number, c]));
   const paragraph = element(doc, "p");
   // Split keeps the captured number at odd positions: text, number, text, ...
-  text.split(/\[(\d+)\]/).forEach((part, index) => {
+  text.split(CITATION_MARKER).forEach((part, index) => {
     const citation = index % 2 === 1 ? byNumber.get(Number(part)) : undefined;
     if (citation === undefined) {
       paragraph.append(index % 2 === 1 ? `[${part}]` : part);
