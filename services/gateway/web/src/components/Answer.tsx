@@ -6,10 +6,14 @@ import type { Citation } from "../api/types";
 
 const CITE_TITLE = "ragchat-citation-";
 
+/** A citation marker stands apart, as the chat service writes it: "[2]" after a space or
+ * punctuation; "pair[1]" or "x[0][1]" (after a word character, "]", ")" or a quote) are code. */
+const MARKER = /(?<![\w\])"'])\[(\d{1,3})\](?!\()/g;
+
 /** Rewrite "[n]" markers that have a citation into Markdown links; others stay as text. */
 export function linkCitations(text: string, citations: Citation[]): string {
   const byNumber = new Map(citations.map((c) => [c.number, c]));
-  return text.replace(/\[(\d{1,3})\](?!\()/g, (marker, digits: string) => {
+  return text.replace(MARKER, (marker, digits: string) => {
     const citation = byNumber.get(Number(digits));
     if (!citation?.url) return marker;
     const url = citation.url.replace(/[\s<>]/g, encodeURIComponent);
