@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from ragchat_gateway.cli.credentials import CredentialStore, StoredSession
@@ -188,7 +189,10 @@ class GatewayClient:
 
     def open_events(self) -> ClientConnection:
         """The events socket, authenticated by its first frame, after the server's ``ready``."""
-        socket = connect(self.events_url(), open_timeout=10)
+        try:
+            socket = connect(self.events_url(), open_timeout=10)
+        except (WebSocketException, OSError, TimeoutError) as exc:
+            raise CliError(f"cannot open the events stream {self.events_url()}: {exc}") from exc
         auth: dict[str, str] = {"type": "auth"}
         if self.api_key:
             auth["api_key"] = self.api_key
