@@ -24,6 +24,7 @@ def policy_of(settings: ChatSettings) -> AnsweringPolicy:
         decline_pages=settings.decline_pages,
         max_message_chars=settings.max_message_chars,
         max_history_turns=settings.max_history_turns,
+        memory_turns=settings.memory_turns,
         history_token_budget=settings.history_token_budget,
         rewrite_with_model=settings.rewrite_with_model,
     )

@@ -76,8 +76,10 @@ class ChatSettings(GrpcServiceSettings):
     # Closest pages listed by a decline.
     decline_pages: int = 3
     max_message_chars: int = Field(default=4000, ge=1)
-    # Past turns considered for memory; older ones are summarised.
-    max_history_turns: int = 6
+    # Past turns the prompt may carry verbatim; older ones are summarised.
+    max_history_turns: int = Field(default=6, ge=0)
+    # Past turns read for memory at all (verbatim or summarised); older ones are forgotten.
+    memory_turns: int = Field(default=30, ge=0)
     # Tokens the verbatim history may take in the prompt; what does not fit is summarised.
     history_token_budget: int = 1200
     # Passage text is cut to this many characters in the prompt.

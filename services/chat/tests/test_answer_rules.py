@@ -120,6 +120,10 @@ def test_long_conversations_keep_recent_turns_and_summarise_the_rest() -> None:
     assert f"Question number {older - 1} about topic" in memory.summary
     assert estimate_tokens(memory.summary) <= 600 - kept
     assert fit_memory(turns[:1], 600).summary == ""
+    short = [Turn(f"Question {i}?", "Yes.") for i in range(10)]
+    capped = fit_memory(short, token_budget=600, max_verbatim=3)
+    assert capped.turns == tuple(short[-3:])
+    assert capped.summary.startswith("Asked: Question 0?")
 
 
 def test_cache_questions_are_normalised() -> None:

@@ -128,3 +128,38 @@ async def test_the_same_question_is_answered_by_whichever_provider_is_configured
     assert "python -m pip install --upgrade" in tokens(extractive)
     assert summary(generative).provider == "openai"
     assert tokens(generative) == "The site explains it in its first passage [1]."
+
+
+@pytest.mark.integration
+async def test_a_long_conversation_keeps_recent_turns_and_a_summary_of_the_rest(
+    start_chat: Callable[..., AbstractAsyncContextManager[ChatClient]],
+    openai_url: str,
+    stand_in: OpenAIStandIn,
+) -> None:
+    settings = OpenAISettings(base_url=openai_url, model="stand-in")
+    questions = [
+        "How do I install a package with pip?",
+        "How do I create a virtual environment?",
+        "How do I upgrade an installed package?",
+        "Where do packages come from?",
+    ]
+    async with start_chat(
+        provider="openai", openai=settings, max_history_turns=2, rewrite_with_model=False
+    ) as chat:
+        conversation_id = ""
+        for question in questions:
+            events = await chat.ask(principal(), question, conversation_id=conversation_id)
+            conversation_id = summary(events).conversation_id
+
+    messages = stand_in.requests[-1]["messages"]
+    assert [m["role"] for m in messages] == [
+        "system",
+        "user",
+        "assistant",
+        "user",
+        "assistant",
+        "user",
+    ]
+    assert [messages[1]["content"], messages[3]["content"]] == questions[1:3]
+    system = messages[0]["content"]
+    assert "Earlier in this conversation: Asked: How do I install a package with pip?" in system

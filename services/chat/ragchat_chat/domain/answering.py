@@ -127,6 +127,7 @@ class AnsweringPolicy:
     decline_pages: int
     max_message_chars: int
     max_history_turns: int
+    memory_turns: int
     history_token_budget: int
     rewrite_with_model: bool
 
@@ -164,7 +165,7 @@ class Answering:
                 caller, conversation.tenant_id, conversation.owner_subject
             ):
                 raise NotFound("no such conversation")
-            past = await store.recent_turns(conn, conversation_id, self.policy.max_history_turns)
+            past = await store.recent_turns(conn, conversation_id, self.policy.memory_turns)
         return [Turn(question=t.question, answer=t.answer) for t in past]
 
     async def _standalone(self, question: str, history: tuple[Turn, ...]) -> str:
@@ -220,7 +221,9 @@ class Answering:
                     async for event in self._replay(turn, cached):
                         yield event
                     return
-        memory = fit_memory(history, self.policy.history_token_budget)
+        memory = fit_memory(
+            history, self.policy.history_token_budget, self.policy.max_history_turns
+        )
         async for event in self._answer(turn, memory, key):
             yield event
 

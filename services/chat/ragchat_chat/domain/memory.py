@@ -47,14 +47,15 @@ def summarise(turns: Sequence[Turn], token_budget: int) -> str:
     return " | ".join(reversed(lines))
 
 
-def fit_memory(turns: Sequence[Turn], token_budget: int) -> Memory:
-    """Keep the newest turns verbatim within three quarters of the budget; summarise the older."""
+def fit_memory(turns: Sequence[Turn], token_budget: int, max_verbatim: int = 6) -> Memory:
+    """Keep the newest turns verbatim (at most ``max_verbatim``, within three quarters of the
+    budget); summarise the older ones in what is left."""
     verbatim_budget = token_budget * 3 // 4
     kept: list[Turn] = []
     used = 0
     for turn in reversed(turns):
         cost = estimate_tokens(turn.question) + estimate_tokens(turn.answer)
-        if used + cost > verbatim_budget:
+        if used + cost > verbatim_budget or len(kept) == max_verbatim:
             break
         kept.append(turn)
         used += cost
