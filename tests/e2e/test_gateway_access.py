@@ -636,6 +636,8 @@ async def test_audited_actions_are_in_the_audit_log(world: World) -> None:
     assert crawl.status_code == 201
     deleted = await client.delete(f"/api/v1/knowledge-bases/{doomed}", headers=owner)
     assert deleted.status_code == 204
+    refused = await world.call("agent", "DELETE", f"/api/v1/knowledge-bases/{world.kb_a}")
+    assert refused.status_code == 403
 
     entries = await audit(world)
     seen = {(e["action"], e["outcome"], e["resource"]) for e in entries}
@@ -648,6 +650,11 @@ async def test_audited_actions_are_in_the_audit_log(world: World) -> None:
     assert ("apikey.revoke", "success", f"apikey:{key_id}") in seen
     assert ("crawl.submit", "success", f"kb:{doomed}") in seen
     assert ("kb.delete", "success", f"kb:{doomed}") in seen
+    denied = [e for e in entries if (e["action"], e["outcome"]) == ("kb.delete", "denied")]
+    assert any(
+        e["resource"] == f"kb:{world.kb_a}" and e["actor"]["id"] == world.user_ids["agent"]
+        for e in denied
+    )
     failures = await audit(world, outcome="failure")
     assert failures and all(e["outcome"] == "failure" for e in failures)
 
