@@ -361,6 +361,17 @@ class Answering:
                 timings=timings,
                 kb_ids=kb_ids,
             )
+        log.info(
+            "turn answered",
+            conversation_id=str(conversation_id),
+            turn_id=str(turn_id),
+            provider=answer.provider,
+            declined=answer.declined,
+            citations=len(answer.citations),
+            retrieval_ms=round(timings.retrieval_ms, 1),
+            first_token_ms=round(timings.first_token_ms, 1),
+            total_ms=round(timings.total_ms, 1),
+        )
         if cache_key_to_fill is not None:
             await self.cache.put(cache_key_to_fill, answer)
         await self.turns.publish(
