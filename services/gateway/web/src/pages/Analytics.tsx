@@ -37,6 +37,8 @@ function useAnalytics<T>(path: string, kbId: string, days: number) {
   return useQuery({
     queryKey: ["analytics", path, kbId, days],
     queryFn: () => api<T>(`/analytics/${path}`, { query: { kb_id: kbId || undefined, days } }),
+    // A dashboard: new turns and ratings show up without a reload.
+    refetchInterval: 15_000,
   });
 }
 
