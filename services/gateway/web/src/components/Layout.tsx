@@ -83,12 +83,10 @@ export function Layout() {
         Skip to content
       </a>
       <header className="border-b border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
-        <div className="mx-auto flex max-w-6xl items-center gap-2 px-4 py-2">
+        {/* One navigation for every width (no duplicate links): a row from md up, a menu below. */}
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center gap-2 px-4 py-2">
           <span className="mr-4 font-semibold text-indigo-700 dark:text-indigo-300">ragchat</span>
-          <nav aria-label="Main" className="hidden flex-1 gap-1 md:flex">
-            <NavLinks />
-          </nav>
-          <div className="ml-auto flex items-center gap-1">
+          <div className="ml-auto flex items-center gap-1 md:order-last">
             <span className="hidden text-xs text-slate-500 sm:inline dark:text-slate-400" data-testid="current-user">
               {user?.email} · {user?.role}
             </span>
@@ -105,7 +103,7 @@ export function Layout() {
               type="button"
               className="rounded-md p-2 md:hidden"
               aria-expanded={open}
-              aria-controls="mobile-nav"
+              aria-controls="main-nav"
               aria-label="Menu"
               data-testid="nav-menu-toggle"
               onClick={() => setOpen((v) => !v)}
@@ -113,12 +111,14 @@ export function Layout() {
               <span aria-hidden>☰</span>
             </button>
           </div>
-        </div>
-        {open && (
-          <nav id="mobile-nav" aria-label="Main (mobile)" className="border-t border-slate-200 px-4 py-2 md:hidden dark:border-slate-800">
+          <nav
+            id="main-nav"
+            aria-label="Main"
+            className={`${open ? "flex" : "hidden"} w-full flex-col gap-1 border-t border-slate-200 pt-2 md:flex md:w-auto md:flex-1 md:flex-row md:border-0 md:pt-0 dark:border-slate-800`}
+          >
             <NavLinks onNavigate={() => setOpen(false)} />
           </nav>
-        )}
+        </div>
       </header>
       <main id="main" className="mx-auto max-w-6xl px-4 py-6">
         <Outlet />
