@@ -12,7 +12,10 @@ from ragchat_gateway.api.deps import (
     RequestContextMiddleware,
     install_error_handlers,
 )
+from ragchat_gateway.api.rate_limits import RateLimitMiddleware
 from ragchat_gateway.api.web import router as web_router
+from ragchat_gateway.domain.event_relay import EventHub
+from ragchat_gateway.domain.rate_limits import RateLimiter, RateLimitPolicy
 from ragchat_gateway.handlers import WIRINGS
 from ragchat_gateway.settings import GatewaySettings
 from ragchat_gateway.store import MIGRATIONS
@@ -67,6 +70,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         auth_peer=runtime.use_grpc_peer("auth", settings.auth_target),
         retriever_peer=runtime.use_grpc_peer("retriever", settings.retriever_target),
         chat_peer=runtime.use_grpc_peer("chat", settings.chat_target),
+        rate_limiter=RateLimiter(redis, RateLimitPolicy.of(settings)),
+        event_hub=EventHub(redis),
     )
     for wire in WIRINGS:
         wire(runtime, context)
@@ -78,6 +83,8 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     # The web app's catch-all (SPA fallback) comes after every other route.
     app.include_router(web_router)
     # The last added runs first: every response, CORS preflights included, gets the ids.
+    # Inside CORS, so a browser can read a 429.
+    app.add_middleware(RateLimitMiddleware, limiter=context.rate_limiter)
     app.add_middleware(CorsByPath, settings=settings)
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     return app

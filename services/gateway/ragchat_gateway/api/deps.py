@@ -45,6 +45,8 @@ from sqlmodel import col, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ragchat_gateway.domain.event_relay import EventHub
+from ragchat_gateway.domain.rate_limits import RateLimited, RateLimiter
 from ragchat_gateway.settings import GatewaySettings
 from ragchat_gateway.store.tables import KnowledgeBase
 
@@ -69,6 +71,10 @@ class GatewayContext:
     auth_peer: GrpcPeer
     retriever_peer: GrpcPeer
     chat_peer: GrpcPeer
+    # Per-user, per-key, per-IP and global request budgets in Redis.
+    rate_limiter: RateLimiter
+    # This process's Redis pub/sub fan-out of live events to its /ws/events sockets.
+    event_hub: EventHub
 
     @property
     def auth(self) -> auth_pb2_grpc.AuthServiceStub:
@@ -373,13 +379,18 @@ async def current_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> Principal:
-    """Dependency: the authenticated caller (401 otherwise)."""
-    return await resolve_principal(
+    """Dependency: the authenticated caller (401 otherwise; 429 over its rate limit)."""
+    principal = await resolve_principal(
         context,
         token=bearer.credentials if bearer else None,
         api_key=api_key,
         origin=request.headers.get("origin"),
     )
+    try:
+        await context.rate_limiter.check_principal(principal)
+    except RateLimited as exc:
+        raise ApiError(429, "rate_limited", str(exc), exc.headers) from exc
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -13,10 +13,12 @@ from ragchat_common.runtime import ServiceRuntime
 from ragchat_gateway.api.deps import GatewayContext
 from ragchat_gateway.handlers.analytics import wire_analytics
 from ragchat_gateway.handlers.crawl_jobs import wire_crawl_jobs
+from ragchat_gateway.handlers.progress import wire_progress_relay
 
 Wiring = Callable[[ServiceRuntime, GatewayContext], None]
 
 WIRINGS: list[Wiring] = [
+    wire_progress_relay,
     wire_crawl_jobs,
     wire_analytics,
 ]
