@@ -107,7 +107,9 @@ async def fuzz(program: str, max_examples: int, workers: int, extra: list[str]) 
             infra, suffix, Path(workdir), env=env, only=("auth", "retriever", "chat", "gateway")
         ) as stack:
             token = await owner_token(stack.gateway_url, stack.owner_email, stack.owner_password)
-            command = schemathesis_command(stack.gateway_url, token, max_examples, workers, extra)
+            command = schemathesis_command(
+                program, stack.gateway_url, token, max_examples, workers, extra
+            )
             print(
                 "$",
                 " ".join(c if "Bearer" not in c else "--header '<owner token>'" for c in command),
