@@ -14,7 +14,7 @@ PYTEST := $(WITH_ENV) $(UV) run --frozen pytest
 export UV_CACHE_DIR ?= $(HOME)/.cache/uv
 
 .PHONY: help install up down status test test-unit test-integration test-e2e lint format proto \
-	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat e2e bench-api web web-test fuzz
+	bench bench-ingest bench-retrieval test-ingest-full eval bench-chat e2e bench-api web web-test fuzz bench-embed
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -71,7 +71,7 @@ format: install ## Apply ruff's fixes and formatting
 proto: install ## Regenerate the gRPC stubs from proto/
 	$(UV) run --frozen python proto/generate.py
 
-bench: bench-ingest bench-retrieval bench-chat bench-api ## Every benchmark (each prints a table and a last BENCH line)
+bench: bench-ingest bench-retrieval bench-chat bench-api bench-embed ## Every benchmark (each prints a table and a last BENCH line)
 
 bench-ingest: install ## Ingestion throughput on Debian's python3-doc (FULL=1: all ~530 pages)
 	$(LOCAL)/infra.sh up
@@ -132,3 +132,6 @@ web-test: $(WEB)/node_modules/.package-lock.json $(WIDGET)/node_modules/.package
 fuzz: install ## Schemathesis on the gateway's OpenAPI as a logged-in owner (real auth, retriever, chat, gateway): no 5xx, no response off its schema
 	$(LOCAL)/infra.sh up
 	$(WITH_ENV) $(UV) run --frozen python -m tests.fuzz.gateway
+
+bench-embed: install ## Embedding chunks/s per encode batch size and through the embedder's path (DEVICE=cuda CHUNKS=n BATCHES=16,32,64)
+	$(WITH_ENV) $(UV) run --frozen python -m bench.embed $(if $(DEVICE),--device $(DEVICE),) $(if $(CHUNKS),--chunks $(CHUNKS),) $(if $(BATCHES),--batch-sizes $(BATCHES),)
