@@ -15,6 +15,7 @@ from ragchat_common.topics import TopicSpec
 
 from ragchat_scraper.api.bodies import bodies_router
 from ragchat_scraper.crawler.fetcher import FetchLimits, PageFetcher
+from ragchat_scraper.crawler.parsing import ParserPool
 from ragchat_scraper.crawler.politeness import HostPoliteness
 from ragchat_scraper.crawler.publisher import PagePublisher
 from ragchat_scraper.crawler.renderer import JsRenderer
@@ -55,6 +56,7 @@ def create_app(settings: ScraperSettings) -> FastAPI:
         settings.render_timeout_s,
         settings.render_concurrency,
     )
+    parsers = ParserPool(settings.parse_processes)
     politeness = HostPoliteness(redis, settings.per_host_concurrency)
     limits = FetchLimits(
         user_agent=settings.user_agent,
@@ -70,6 +72,7 @@ def create_app(settings: ScraperSettings) -> FastAPI:
         redis=redis,
         publisher=publisher,
         renderer=renderer,
+        parsers=parsers,
         policy=policy,
         new_fetcher=lambda: PageFetcher(pages_client, politeness, limits, settings.robots_agent),
         settings=RunSettings(
@@ -91,13 +94,18 @@ def create_app(settings: ScraperSettings) -> FastAPI:
         runtime.registry,
     )
 
+    async def start_crawling() -> None:
+        await parsers.start()
+        await scheduler.start()
+
     async def stop_crawling() -> None:
         await scheduler.stop()
+        await parsers.stop()
         await renderer.stop()
         await pages_client.aclose()
         await render_client.aclose()
 
-    runtime.add_resource("crawler", start=scheduler.start, stop=stop_crawling)
+    runtime.add_resource("crawler", start=start_crawling, stop=stop_crawling)
     app = runtime.http_app("ragchat scraper")
     app.include_router(bodies_router(store))
     return app

@@ -1,8 +1,9 @@
 """Scraper settings (environment prefix ``SCRAPER_``)."""
 
+import json
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 from ragchat_common.settings import KafkaSettings, PostgresSettings, RedisSettings, ServiceSettings
 from ragchat_common.ssrf import SsrfPolicy
@@ -31,6 +32,9 @@ class ScraperSettings(ServiceSettings):
     per_host_delay_s: float = Field(default=0.0, ge=0)
     max_crawl_delay_s: float = Field(default=30.0, ge=0, description="cap on robots Crawl-delay")
 
+    # Parser processes (HTML and PDF parsing runs off the event loop); 0 parses in the loop.
+    parse_processes: int = Field(default=2, ge=0)
+
     # Fetching limits.
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 20.0
@@ -39,9 +43,16 @@ class ScraperSettings(ServiceSettings):
     max_attempts: int = Field(default=3, ge=1, description="tries per URL on 429/5xx/timeouts")
     max_retry_wait_s: float = 30.0
 
-    # SSRF guard: on unless switched off; entries are host names, IPs or CIDRs.
+    # SSRF guard: on unless switched off. The allow-list admits host names, IPs or CIDRs:
+    # SCRAPER_SSRF_ALLOW_LIST=127.0.0.1,10.0.0.0/8 or a JSON list (the embedder's setting has the
+    # same shape). SCRAPER_SSRF_ALLOW is its former name, still read.
     ssrf_guard: bool = True
-    ssrf_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    ssrf_allow_list: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices(
+            "ssrf_allow_list", "SCRAPER_SSRF_ALLOW_LIST", "SCRAPER_SSRF_ALLOW"
+        ),
+    )
 
     # JavaScript rendering with Debian's Chromium through Playwright.
     chromium_path: str = "/usr/bin/chromium"
@@ -64,14 +75,16 @@ class ScraperSettings(ServiceSettings):
         default="http://127.0.0.1:8082", description="base of body_ref links the embedder follows"
     )
 
-    @field_validator("ssrf_allow", mode="before")
+    @field_validator("ssrf_allow_list", mode="before")
     @classmethod
     def _split_allow_list(cls, value: object) -> object:
-        """``SCRAPER_SSRF_ALLOW=127.0.0.1,10.0.0.0/8`` (comma-separated) or a list."""
+        """A JSON list, or entries separated by commas."""
         if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
             return [entry.strip() for entry in value.split(",") if entry.strip()]
         return value
 
     def ssrf_policy(self) -> SsrfPolicy:
         """The SSRF guard's policy from these settings."""
-        return SsrfPolicy.from_allow_list(self.ssrf_allow, enabled=self.ssrf_guard)
+        return SsrfPolicy.from_allow_list(self.ssrf_allow_list, enabled=self.ssrf_guard)

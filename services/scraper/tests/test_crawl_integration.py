@@ -252,7 +252,7 @@ async def scraper(
         kafka=kafka,
         postgres=scratch_database,
         redis=redis_settings,
-        ssrf_allow=["127.0.0.1"],
+        ssrf_allow_list=["127.0.0.1"],
         input_topic=topics[0].name,
         pages_topic=topics[1].name,
         progress_topic=topics[2].name,

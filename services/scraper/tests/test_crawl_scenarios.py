@@ -139,7 +139,7 @@ class Harness:
             "kafka": self.kafka,
             "postgres": self.postgres,
             "redis": self.redis_settings,
-            "ssrf_allow": ["127.0.0.1"],
+            "ssrf_allow_list": ["127.0.0.1"],
             "input_topic": self.topic("submitted"),
             "pages_topic": self.topic("pages"),
             "progress_topic": self.topic("progress"),
@@ -324,7 +324,7 @@ def scraper_process(harness: Harness, lease_s: float) -> subprocess.Popen[bytes]
         "POSTGRES_DB": harness.postgres.db,
         "REDIS_URL": harness.redis_settings.url,
         "SCRAPER_HTTP_PORT": str(port),
-        "SCRAPER_SSRF_ALLOW": "127.0.0.1",
+        "SCRAPER_SSRF_ALLOW_LIST": "127.0.0.1",
         "SCRAPER_INPUT_TOPIC": settings.input_topic,
         "SCRAPER_PAGES_TOPIC": settings.pages_topic,
         "SCRAPER_PROGRESS_TOPIC": settings.progress_topic,
@@ -494,6 +494,10 @@ async def test_unreadable_sitemaps_are_recorded_with_their_reason(
     assert (broken.reason or "").startswith("sitemap not read: not well-formed XML")
     assert (missing.status, missing.reason) == (PageStatus.FAILED, "sitemap not read: HTTP 404")
     assert final.failed == 2
+    assert {(f.url, f.reason) for f in final.recent_failures} == {
+        (broken.url, broken.reason),
+        (missing.url, missing.reason),
+    }, "the progress event says which URLs failed and why"
 
     assert failed.state is CrawlState.FAILED
     assert await harness.store.crawl_state(failed_id) == (

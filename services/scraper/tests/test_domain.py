@@ -13,7 +13,7 @@ from ragchat_scraper.domain.pdf import UnreadablePdf, parse_pdf
 from ragchat_scraper.domain.robots import RobotsRules
 from ragchat_scraper.domain.scope import CrawlBoundary, InvalidScope
 from ragchat_scraper.domain.sitemaps import InvalidSitemap, parse_sitemap
-from ragchat_scraper.domain.urls import canonicalize
+from ragchat_scraper.domain.urls import canonicalize, resolve_link
 
 pytestmark = pytest.mark.unit
 
@@ -42,6 +42,28 @@ def test_canonical_form(url: str, canonical: str | None) -> None:
 
 def test_relative_urls_resolve_against_the_base() -> None:
     assert canonicalize("../b/c?x=1#top", "http://h.example/a/d/e") == "http://h.example/a/b/c?x=1"
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "page.html",
+        "../up/page.html#part",
+        " sub/ page.html ",
+        "/root.html?b=2&a=1&utm_source=x",
+        "//other.example/x",
+        "https://Other.example:443/y#z",
+        "?q=1",
+        "#top",
+        "",
+        "mailto:someone@example.com",
+    ],
+)
+def test_links_resolve_as_canonicalize_does_from_any_page_of_a_directory(href: str) -> None:
+    """The memoised resolution (keyed by the page's directory) gives what canonicalize gives,
+    for two pages of one directory, one of them with a query holding slashes."""
+    for base in ("http://h.example/docs/a.html", "http://h.example/docs/b.html?next=/x/y/"):
+        assert resolve_link(href, base) == canonicalize(href, base)
 
 
 def test_scope_keeps_to_seed_host_and_directory() -> None:

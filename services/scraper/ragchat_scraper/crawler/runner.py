@@ -2,9 +2,15 @@
 
 A run starts from what the crawl's rows say (so a crawl taken over after a crash resumes where
 it stopped: URLs still ``discovered`` are fetched, the others are not fetched again), fetches with
-a few workers, publishes each new or changed page to ``page.parsed`` before recording it as
-fetched (a crash in between re-publishes it; consumers are idempotent), and publishes
-``crawl.progress`` every ``progress_interval_s`` while it runs, and once more at the end.
+a few workers, parses in worker processes (:mod:`.parsing`), publishes each new or changed page
+to ``page.parsed`` before recording it as fetched, together with the links it found and its row
+in the page store (a crash in between re-publishes it; consumers are idempotent), and publishes
+``crawl.progress`` every ``progress_interval_s`` while it runs, and once more at the end, with
+the latest failed URLs and their reasons.
+
+Every write goes through the run's :class:`~.ledger.CrawlLedger` (group commit: the steps of
+the pages in flight share a transaction); what the knowledge base already holds is read once,
+into a :class:`~.page_book.PageBook`.
 
 Cancellation: the gateway sets the Redis key :func:`cancel_key` (any value); the run notices within
 one progress interval, stops its workers, and ends in state ``cancelled``.
@@ -16,12 +22,14 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ragchat_common.events import (
+    RECENT_FAILURES_MAX,
+    CrawlFailure,
     CrawlMode,
     CrawlProgress,
     CrawlState,
@@ -35,15 +43,26 @@ from ragchat_common.ssrf import SsrfPolicy, SsrfRefused
 from redis.asyncio import Redis
 
 from ragchat_scraper.crawler.fetcher import HTML_TYPES, PDF_TYPES, Fetched, Outcome, PageFetcher
+from ragchat_scraper.crawler.ledger import CrawlLedger
+from ragchat_scraper.crawler.page_book import PageBook
+from ragchat_scraper.crawler.parsing import ParserCrashed, ParserPool
 from ragchat_scraper.crawler.publisher import PagePublisher
 from ragchat_scraper.crawler.renderer import JsRenderer, RenderFailed
 from ragchat_scraper.domain.content import content_hash
-from ragchat_scraper.domain.html import needs_javascript, parse_html
-from ragchat_scraper.domain.pdf import UnreadablePdf, parse_pdf
+from ragchat_scraper.domain.html import needs_javascript
 from ragchat_scraper.domain.scope import CrawlBoundary, InvalidScope
 from ragchat_scraper.domain.sitemaps import InvalidSitemap, parse_sitemap
 from ragchat_scraper.domain.urls import canonicalize, origin_of
-from ragchat_scraper.store.crawl_store import CrawlJob, CrawlStore, KnownPage
+from ragchat_scraper.store.crawl_store import (
+    Claim,
+    CrawlJob,
+    CrawlStep,
+    CrawlStore,
+    FrontierEntry,
+    KnownPage,
+    PageOutcome,
+    SavedPage,
+)
 from ragchat_scraper.store.tables import PageStatus
 
 log = get_logger(__name__)
@@ -83,6 +102,7 @@ class CrawlTools:
     redis: Redis
     publisher: PagePublisher
     renderer: JsRenderer
+    parsers: ParserPool
     policy: SsrfPolicy
     new_fetcher: Callable[[], PageFetcher]
     settings: RunSettings
@@ -112,11 +132,15 @@ class CrawlRun:
         self.job = job
         self.tools = tools
         self.store = tools.store
+        self.ledger = CrawlLedger(tools.store, job)
+        self.book = PageBook([])
         self.fetcher = tools.new_fetcher()
         self.settings = tools.settings
         self.counts: Counter[PageStatus] = Counter()
+        self.failures: deque[CrawlFailure] = deque(maxlen=RECENT_FAILURES_MAX)
         self.seen: set[str] = set()
         self.out_of_scope: set[str] = set()
+        self.ssrf_refusals: dict[str, str | None] = {}
         self.queue: asyncio.Queue[tuple[str, int]] = asyncio.Queue()
         self.truncated = False
         self.current_url: str | None = None
@@ -129,6 +153,12 @@ class CrawlRun:
 
     async def run(self) -> CrawlState | None:
         """Run to the end; the final state, or ``None`` when another runner took the crawl."""
+        try:
+            return await self._run()
+        finally:
+            await self.ledger.close()
+
+    async def _run(self) -> CrawlState | None:
         whole_hosts = self.job.mode is CrawlMode.SITEMAP
         try:
             self.boundary = CrawlBoundary.build(
@@ -137,6 +167,7 @@ class CrawlRun:
         except InvalidScope as exc:
             return await self._finish(CrawlState.FAILED, str(exc))
         await self._load_frontier()
+        self.book = PageBook(await self.store.known_pages(self.job.kb_id))
         if self.job.mode is CrawlMode.SITEMAP:
             await self._expand_sitemaps()
         else:
@@ -177,11 +208,21 @@ class CrawlRun:
             self.counts[record.status] += 1
             if record.status is PageStatus.DISCOVERED:
                 self.queue.put_nowait((record.url, record.depth))
+            elif record.status is PageStatus.FAILED:
+                self.failures.append(CrawlFailure(url=record.url, reason=record.reason or ""))
 
     async def _finish(self, state: CrawlState, reason: str | None) -> CrawlState:
         await self.store.finish_crawl(self.job.id, state, reason)
         await self._publish_progress(state)
-        log.info("crawl finished", crawl_id=str(self.job.id), state=state.value, reason=reason)
+        log.info(
+            "crawl finished",
+            crawl_id=str(self.job.id),
+            state=state.value,
+            reason=reason,
+            pages=self.processed,
+            seconds=round(time.monotonic() - self.started, 2),
+            transactions=self.ledger.groups,
+        )
         return state
 
     async def _tick(self, cancelled: asyncio.Event, lost: asyncio.Event) -> None:
@@ -218,6 +259,7 @@ class CrawlRun:
                 - counts[PageStatus.FAILED],
                 current_url=self.current_url,
                 pages_per_second=round(self.processed / elapsed, 2),
+                recent_failures=list(self.failures),
             )
         )
 
@@ -230,30 +272,41 @@ class CrawlRun:
                 # A page that breaks the parser must not stop the crawl; if even recording the
                 # failure fails (the database is down), the run stops and resumes later.
                 log.exception("page failed", url=url, crawl_id=str(self.job.id))
-                await self._record(url, PageStatus.FAILED, reason=f"internal error: {exc!r}")
+                await self._settle(
+                    PageOutcome(url, PageStatus.FAILED, reason=f"internal error: {exc!r}")
+                )
             finally:
                 self.processed += 1
                 self.queue.task_done()
 
     # -- discovery ---------------------------------------------------------------------------
 
-    async def _discover(self, links: list[str], depth: int, *, check_scope: bool = True) -> None:
-        """Admit new in-scope links to the frontier; record links to refused addresses and links
-        out of the crawl's scope (with the reason)."""
+    def _ssrf_refusal(self, url: str) -> str | None:
+        """Why the SSRF guard refuses ``url`` from the URL alone, decided once per origin (the
+        guard looks at the scheme and a literal address only; connections are checked anyway)."""
+        origin = origin_of(url)
+        if origin not in self.ssrf_refusals:
+            try:
+                self.tools.policy.check_url(url)
+                self.ssrf_refusals[origin] = None
+            except SsrfRefused as exc:
+                self.ssrf_refusals[origin] = str(exc)
+        return self.ssrf_refusals[origin]
+
+    def _admit(
+        self, links: list[str], depth: int, *, check_scope: bool = True
+    ) -> list[FrontierEntry]:
+        """Decide which new links join the frontier, and which are recorded as refused (links to
+        refused addresses, links out of the crawl's scope, with the reason)."""
         assert self.boundary is not None
-        admitted: list[tuple[str, int]] = []
-        outside: list[tuple[str, int, str]] = []
+        entries: list[FrontierEntry] = []
         for link in links:
             if link in self.seen or link in self.out_of_scope:
                 continue
-            try:
-                self.tools.policy.check_url(link)
-            except SsrfRefused as exc:
+            refusal = self._ssrf_refusal(link)
+            if refusal is not None:
                 self.seen.add(link)
-                await self.store.discover(
-                    self.job.id, [(link, depth)], PageStatus.REFUSED_SSRF, str(exc)
-                )
-                self.counts[PageStatus.REFUSED_SSRF] += 1
+                entries.append(FrontierEntry(link, depth, PageStatus.REFUSED_SSRF, refusal))
                 continue
             if check_scope:
                 # A link too deep here may be found again on a shorter path: not recorded. What
@@ -263,19 +316,30 @@ class CrawlRun:
                 refusal = self.boundary.url_refusal(link)
                 if refusal is not None:
                     self.out_of_scope.add(link)
-                    outside.append((link, depth, f"out of scope: {refusal}"))
+                    reason = f"out of scope: {refusal}"
+                    entries.append(FrontierEntry(link, depth, PageStatus.OUT_OF_SCOPE, reason))
                     continue
             if len(self.seen) >= self.boundary.max_pages:
                 self.truncated = True
                 break
             self.seen.add(link)
-            admitted.append((link, depth))
-        for reason, group in _by_reason(outside).items():
-            await self.store.discover(self.job.id, group, PageStatus.OUT_OF_SCOPE, reason)
-        depths = dict(admitted)
-        for url in await self.store.discover(self.job.id, admitted, PageStatus.DISCOVERED, None):
-            self.counts[PageStatus.DISCOVERED] += 1
-            self.queue.put_nowait((url, depths[url]))
+            entries.append(FrontierEntry(link, depth, PageStatus.DISCOVERED))
+        return entries
+
+    def _admitted(self, entries: list[FrontierEntry], new_urls: frozenset[str]) -> None:
+        """Count the entries that were new to the crawl, and queue the pages among them."""
+        for entry in entries:
+            if entry.url not in new_urls or entry.status is PageStatus.OUT_OF_SCOPE:
+                continue
+            self.counts[entry.status] += 1
+            if entry.status is PageStatus.DISCOVERED:
+                self.queue.put_nowait((entry.url, entry.depth))
+
+    async def _discover(self, links: list[str], depth: int, *, check_scope: bool = True) -> None:
+        """Admit links to the frontier outside of a page's visit (seeds, sitemaps)."""
+        entries = self._admit(links, depth, check_scope=check_scope)
+        if entries:
+            self._admitted(entries, await self.ledger.write(CrawlStep(frontier=entries)))
 
     async def _expand_sitemaps(self) -> None:
         """Add the pages listed by the seeds' sitemaps (indexes followed, robots Sitemap: lines)."""
@@ -314,21 +378,37 @@ class CrawlRun:
         """Record a sitemap that could not be read, so the crawl says why its pages are missing."""
         log.warning("sitemap not read", url=url, reason=reason, crawl_id=str(self.job.id))
         self.unread_sitemaps.append(f"sitemap {url} not read: {reason}")
-        recorded = await self.store.discover(
-            self.job.id, [(url, 0)], status, f"sitemap not read: {reason}"
-        )
-        self.counts[status] += len(recorded)
+        entry = FrontierEntry(url, 0, status, f"sitemap not read: {reason}")
+        if url in await self.ledger.write(CrawlStep(frontier=[entry])):
+            self.counts[status] += 1
+            if status is PageStatus.FAILED:
+                self.failures.append(CrawlFailure(url=url, reason=entry.reason or ""))
 
     # -- visiting a URL ----------------------------------------------------------------------
 
-    async def _record(self, url: str, status: PageStatus, **values: object) -> None:
-        await self.store.record_outcome(self.job.id, url, status, **values)  # type: ignore[arg-type]
+    async def _settle(
+        self,
+        outcome: PageOutcome,
+        *,
+        frontier: list[FrontierEntry] | None = None,
+        saved: SavedPage | None = None,
+        touched: str | None = None,
+    ) -> None:
+        """Commit what a visit found (with other visits' steps), then count and queue it."""
+        entries = frontier or []
+        step = CrawlStep(frontier=entries, outcome=outcome, saved=saved, touched=touched)
+        new_urls = await self.ledger.write(step)
         self.counts[PageStatus.DISCOVERED] -= 1
-        self.counts[status] += 1
+        self.counts[outcome.status] += 1
+        if outcome.status is PageStatus.FAILED:
+            self.failures.append(CrawlFailure(url=outcome.url, reason=outcome.reason or ""))
+        if saved is not None:
+            self.book.saved(saved)
+        self._admitted(entries, new_urls)
 
     async def _visit(self, url: str, depth: int) -> None:
         self.current_url = url
-        known = await self.store.known_page(page_id_for(self.job.kb_id, url))
+        known = self.book.get(page_id_for(self.job.kb_id, url))
         live = known if known is not None and not known.deleted else None
         fetched = await self.fetcher.fetch(
             url,
@@ -336,81 +416,63 @@ class CrawlRun:
             last_modified=live.last_modified if live else None,
         )
         if fetched.outcome in FETCH_FAILURES:
-            if live is not None and fetched.outcome is Outcome.FAILED:
-                await self.store.touch_page(self.job, live.page_id)  # not gone: keep it indexed
-            await self._record(
-                url,
-                FETCH_FAILURES[fetched.outcome],
-                reason=fetched.reason,
-                final_url=fetched.final_url,
-                http_status=fetched.status,
+            keep = live is not None and fetched.outcome is Outcome.FAILED
+            await self._settle(
+                PageOutcome(
+                    url,
+                    FETCH_FAILURES[fetched.outcome],
+                    reason=fetched.reason,
+                    final_url=fetched.final_url,
+                    http_status=fetched.status,
+                ),
+                touched=live.page_id if keep and live else None,  # not gone: keep it indexed
             )
         elif fetched.outcome is Outcome.GONE:
             if live is not None:
                 await self._publish_deletion(live)
-            await self._record(
-                url, PageStatus.GONE, reason=fetched.reason, http_status=fetched.status
+            await self._settle(
+                PageOutcome(url, PageStatus.GONE, reason=fetched.reason, http_status=fetched.status)
             )
         elif fetched.outcome is Outcome.NOT_MODIFIED and live is not None:
-            await self.store.touch_page(self.job, live.page_id)
-            await self._record(
-                url,
-                PageStatus.UNCHANGED,
-                reason="not modified (HTTP 304)",
-                page_id=live.page_id,
-                http_status=304,
+            frontier = (
+                self._admit(await self.store.page_links(live.page_id), depth + 1)
+                if self.job.mode is CrawlMode.RECURSIVE
+                else []
             )
-            if self.job.mode is CrawlMode.RECURSIVE:
-                await self._discover(live.links, depth + 1)
+            await self._settle(
+                PageOutcome(
+                    url,
+                    PageStatus.UNCHANGED,
+                    reason="not modified (HTTP 304)",
+                    page_id=live.page_id,
+                    http_status=304,
+                ),
+                frontier=frontier,
+                touched=live.page_id,
+            )
         else:
             await self._accept(url, depth, fetched)
 
     async def _content(self, fetched: Fetched, final_url: str) -> _Content | str:
         """The indexable content of a fetched document, or why there is none."""
         kind = fetched.content_type
-        if kind in HTML_TYPES:
-            html = fetched.body.decode(fetched.charset or "utf-8", errors="replace")
-            page = parse_html(html, final_url)
-            rendered = False
-            wants_js = self.job.scope.render_js or (
-                self.settings.render_js_auto
-                and needs_javascript(page, self.settings.js_min_text_chars)
-            )
-            if wants_js:
-                try:
-                    page = parse_html(await self.tools.renderer.render(final_url, html), final_url)
-                    rendered = True
-                except RenderFailed as exc:
-                    if not page.blocks:
-                        return str(exc)
-                    log.warning("rendering failed, static HTML kept", url=final_url, error=str(exc))
-            canonical = page.canonical_url
-            same_host = canonical and urlsplit(canonical).netloc == urlsplit(final_url).netloc
-            return _Content(
-                canonical_url=canonical if canonical and same_host else final_url,
-                title=page.title,
-                description=page.description,
-                language=page.language,
-                blocks=page.blocks,
-                images=page.images,
-                links=page.links,
-                follow=not page.nofollow,
-                noindex=page.noindex,
-                rendered=rendered,
-                fingerprint=content_hash(page.title, page.blocks),
-            )
-        if kind in PDF_TYPES:
-            name = urlsplit(final_url).path.rsplit("/", 1)[-1] or final_url
-            try:
-                pdf = parse_pdf(fetched.body, name)
-            except UnreadablePdf as exc:
-                return str(exc)
-            return _Content(
-                final_url,
-                pdf.title,
-                blocks=pdf.blocks,
-                fingerprint=content_hash(pdf.title, pdf.blocks),
-            )
+        parsers = self.tools.parsers
+        try:
+            if kind in HTML_TYPES:
+                return await self._html_content(fetched, final_url)
+            if kind in PDF_TYPES:
+                name = urlsplit(final_url).path.rsplit("/", 1)[-1] or final_url
+                pdf = await parsers.pdf(fetched.body, name)
+                if isinstance(pdf, str):
+                    return pdf
+                return _Content(
+                    final_url,
+                    pdf.title,
+                    blocks=pdf.blocks,
+                    fingerprint=content_hash(pdf.title, pdf.blocks),
+                )
+        except ParserCrashed as exc:
+            return str(exc)
         # An image: recorded as a reference; the embedder fetches and reads it.
         name = urlsplit(final_url).path.rsplit("/", 1)[-1]
         identity = f"{final_url}\n{fetched.etag}\n{fetched.last_modified}\n{fetched.content_length}"
@@ -421,46 +483,90 @@ class CrawlRun:
             fingerprint=hashlib.sha256(identity.encode()).hexdigest(),
         )
 
+    async def _html_content(self, fetched: Fetched, final_url: str) -> _Content | str:
+        parsers = self.tools.parsers
+        parsed = await parsers.html(fetched.body, fetched.charset, final_url)
+        rendered = False
+        wants_js = self.job.scope.render_js or (
+            self.settings.render_js_auto
+            and needs_javascript(parsed.page, self.settings.js_min_text_chars)
+        )
+        if wants_js:
+            html = fetched.body.decode(fetched.charset or "utf-8", errors="replace")
+            try:
+                parsed = await parsers.rendered_html(
+                    await self.tools.renderer.render(final_url, html), final_url
+                )
+                rendered = True
+            except RenderFailed as exc:
+                if not parsed.page.blocks:
+                    return str(exc)
+                log.warning("rendering failed, static HTML kept", url=final_url, error=str(exc))
+        page = parsed.page
+        canonical = page.canonical_url
+        same_host = canonical and urlsplit(canonical).netloc == urlsplit(final_url).netloc
+        return _Content(
+            canonical_url=canonical if canonical and same_host else final_url,
+            title=page.title,
+            description=page.description,
+            language=page.language,
+            blocks=page.blocks,
+            images=page.images,
+            links=page.links,
+            follow=not page.nofollow,
+            noindex=page.noindex,
+            rendered=rendered,
+            fingerprint=parsed.fingerprint,
+        )
+
     async def _accept(self, url: str, depth: int, fetched: Fetched) -> None:
         assert self.boundary is not None
         final_url = canonicalize(fetched.final_url) or url
-        common = {
-            "final_url": final_url,
-            "http_status": fetched.status,
-            "content_type": fetched.content_type,
-        }
+
+        def outcome(status: PageStatus, **values: str | bool | None) -> PageOutcome:
+            return PageOutcome(
+                url,
+                status,
+                final_url=final_url,
+                http_status=fetched.status,
+                content_type=fetched.content_type,
+                **values,  # type: ignore[arg-type]
+            )
+
         if (
             final_url != url
             and self.job.mode is CrawlMode.RECURSIVE
             and self.boundary.refusal(final_url, depth) is not None
         ):
             reason = f"redirected outside the crawl's scope to {final_url}"
-            await self._record(url, PageStatus.SKIPPED, reason=reason, **common)
+            await self._settle(outcome(PageStatus.SKIPPED, reason=reason))
             return
         content = await self._content(fetched, final_url)
         if isinstance(content, str):
-            await self._record(url, PageStatus.FAILED, reason=content, **common)
+            await self._settle(outcome(PageStatus.FAILED, reason=content))
             return
-        if self.job.mode is CrawlMode.RECURSIVE and content.follow:
-            await self._discover(content.links, depth + 1)
+        frontier = (
+            self._admit(content.links, depth + 1)
+            if self.job.mode is CrawlMode.RECURSIVE and content.follow
+            else []
+        )
         if content.noindex:
-            await self._record(
-                url, PageStatus.SKIPPED, reason="page asks not to be indexed (noindex)", **common
-            )
+            reason = "page asks not to be indexed (noindex)"
+            await self._settle(outcome(PageStatus.SKIPPED, reason=reason), frontier=frontier)
             return
         if not content.blocks and not content.images:
-            await self._record(url, PageStatus.SKIPPED, reason="no text or images found", **common)
+            reason = "no text or images found"
+            await self._settle(outcome(PageStatus.SKIPPED, reason=reason), frontier=frontier)
             return
         page_id = page_id_for(self.job.kb_id, content.canonical_url)
         original = await self._original_of(url, page_id, content.fingerprint)
         if original is not None:
-            await self._record(
-                url, PageStatus.DUPLICATE, reason=original, page_id=page_id, **common
+            await self._settle(
+                outcome(PageStatus.DUPLICATE, reason=original, page_id=page_id), frontier=frontier
             )
             return
-        known = await self.store.known_page(page_id)
-        await self.store.save_page(
-            self.job,
+        known = self.book.get(page_id)
+        saved = SavedPage(
             page_id,
             content.canonical_url,
             etag=fetched.etag,
@@ -469,13 +575,15 @@ class CrawlRun:
             links=content.links,
         )
         if known is not None and not known.deleted and known.content_hash == content.fingerprint:
-            await self._record(
-                url,
-                PageStatus.UNCHANGED,
-                reason="content unchanged",
-                page_id=page_id,
-                content_hash=content.fingerprint,
-                **common,
+            await self._settle(
+                outcome(
+                    PageStatus.UNCHANGED,
+                    reason="content unchanged",
+                    page_id=page_id,
+                    content_hash=content.fingerprint,
+                ),
+                frontier=frontier,
+                saved=saved,
             )
             return
         await self.tools.publisher.page(
@@ -497,13 +605,17 @@ class CrawlRun:
                 last_modified=fetched.last_modified,
             )
         )
-        await self._record(
-            url,
-            PageStatus.FETCHED,
-            page_id=page_id,
-            content_hash=content.fingerprint,
-            rendered=content.rendered,
-            **common,
+        # Saved in the page store only now that it is published: a crash before this line
+        # leaves the URL discovered, and the page is fetched and published again on resume.
+        await self._settle(
+            outcome(
+                PageStatus.FETCHED,
+                page_id=page_id,
+                content_hash=content.fingerprint,
+                rendered=content.rendered,
+            ),
+            frontier=frontier,
+            saved=saved,
         )
 
     async def _original_of(self, url: str, page_id: str, fingerprint: str) -> str | None:
@@ -513,18 +625,16 @@ class CrawlRun:
         already indexed with this content stays the original on a re-crawl, whichever URL
         the workers happen to reach first, so twins never swap places (and get re-published).
         """
-        indexed = await self.store.live_page_with_hash(self.job.kb_id, fingerprint)
+        indexed = self.book.live_with_hash(fingerprint)
         if indexed is not None and indexed.page_id != page_id:
             assert self.boundary is not None
             if any(root.contains(indexed.url) for root in self.boundary.roots):
                 return f"same content as {indexed.url}"
-        for key, what in (
-            (f"page:{page_id}", "same page as"),
-            (f"hash:{fingerprint}", "same content as"),
-        ):
-            holder = await self.store.claim(self.job.id, key, url)
-            if holder != url:
-                return f"{what} {holder}"
+        holders = await self.ledger.claim(Claim(url, f"page:{page_id}", f"hash:{fingerprint}"))
+        if holders.page != url:
+            return f"same page as {holders.page}"
+        if holders.content != url:
+            return f"same content as {holders.content}"
         return None
 
     # -- pages that disappeared --------------------------------------------------------------
@@ -542,6 +652,7 @@ class CrawlRun:
             )
         )
         await self.store.mark_deleted(page.page_id, self.job.id)
+        self.book.deleted(page.page_id)
 
     async def _delete_vanished(self) -> None:
         """After a complete re-crawl, delete the pages in its scope that it no longer found."""
@@ -552,14 +663,6 @@ class CrawlRun:
             if any(root.contains(page.url) for root in self.boundary.roots):
                 log.info("page disappeared", url=page.url, crawl_id=str(self.job.id))
                 await self._publish_deletion(page)
-
-
-def _by_reason(links: list[tuple[str, int, str]]) -> dict[str, list[tuple[str, int]]]:
-    """Links with their depths, grouped by the reason they were refused."""
-    groups: dict[str, list[tuple[str, int]]] = {}
-    for url, depth, reason in links:
-        groups.setdefault(reason, []).append((url, depth))
-    return groups
 
 
 async def run_crawl(job: CrawlJob, tools: CrawlTools) -> CrawlState | None:

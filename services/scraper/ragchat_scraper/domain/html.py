@@ -12,13 +12,14 @@ main content with their alt text, title, figure caption and the text around them
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 from ragchat_common.events import ImageRef, TextBlock
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from ragchat_scraper.domain.urls import canonicalize
+from ragchat_scraper.domain.urls import canonicalize, resolve_link
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 DROPPED_TAGS = frozenset(
@@ -118,6 +119,8 @@ class _BlockWriter:
         self.pending.append(text)
 
     def end_paragraph(self) -> None:
+        if not self.pending:
+            return
         paragraph = _clean("".join(self.pending))
         self.pending.clear()
         if paragraph:
@@ -131,34 +134,43 @@ class _BlockWriter:
         self.paragraphs = []
 
 
-def _is_boilerplate(node: LexborNode) -> bool:
+def _is_boilerplate(node: LexborNode, tag: str | None = None) -> bool:
     """Navigation, page chrome, hidden elements, scripts: not part of the page's content."""
-    if node.tag in DROPPED_TAGS:
+    if (tag or node.tag) in DROPPED_TAGS:
         return True
     attrs = node.attributes
+    if not attrs:
+        return False
     if (attrs.get("role") or "") in DROPPED_ROLES or "hidden" in attrs:
         return True
     if (attrs.get("aria-hidden") or "") == "true":
         return True
-    names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}"
-    return bool(BOILERPLATE_NAMES.search(names))
+    return _boilerplate_names(attrs.get("class") or "", attrs.get("id") or "")
+
+
+@functools.lru_cache(maxsize=8192)
+def _boilerplate_names(classes: str, ident: str) -> bool:
+    """Whether class and id name page chrome (memoised: a site repeats its class names)."""
+    return bool(BOILERPLATE_NAMES.search(f"{classes} {ident}"))
 
 
 def _walk(node: LexborNode, out: _BlockWriter) -> None:
+    # The hottest loop of the crawler (every element of every page): names are kept local.
+    text, end_paragraph = out.text, out.end_paragraph
     for child in node.iter(include_text=True):
         tag = child.tag
         if tag == "-text":
-            out.text(child.text(deep=False))
-        elif tag is None or tag.startswith("-") or _is_boilerplate(child):
+            text(child.text(deep=False))
+        elif tag is None or tag.startswith("-") or _is_boilerplate(child, tag):
             continue
         elif tag in HEADINGS:
             heading = _clean(child.text(separator=" "))
             if heading:
                 out.heading(HEADINGS[tag], heading)
         elif tag in BLOCK_TAGS:
-            out.end_paragraph()
+            end_paragraph()
             _walk(child, out)
-            out.end_paragraph()
+            end_paragraph()
         else:
             _walk(child, out)
 
@@ -186,16 +198,20 @@ def _base_url(tree: LexborHTMLParser, url: str) -> str:
 
 
 def _links(tree: LexborHTMLParser, base: str) -> list[str]:
-    seen: dict[str, None] = {}
+    hrefs: dict[str, None] = {}
     for a in tree.css("a[href], area[href]"):
-        rel = (a.attributes.get("rel") or "").lower().split()
-        href = a.attributes.get("href") or ""
-        if "nofollow" in rel or href.startswith(("javascript:", "mailto:", "tel:", "#")):
+        attrs = a.attributes
+        href = attrs.get("href") or ""
+        if href.startswith(("javascript:", "mailto:", "tel:", "#")):
             continue
-        absolute = canonicalize(href, base)
+        if "nofollow" not in (attrs.get("rel") or "").lower().split():
+            hrefs.setdefault(href, None)
+    found: dict[str, None] = {}
+    for href in hrefs:
+        absolute = resolve_link(href, base)
         if absolute is not None:
-            seen.setdefault(absolute, None)
-    return list(seen)
+            found.setdefault(absolute, None)
+    return list(found)
 
 
 def _image_src(img: LexborNode, base: str) -> str | None:

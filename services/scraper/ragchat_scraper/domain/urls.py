@@ -8,6 +8,7 @@ after parsing, with :func:`canonicalize` on the declared URL.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -69,6 +70,25 @@ def canonicalize(url: str, base: str | None = None) -> str | None:
         if not is_tracking_param(k)
     )
     return urlunsplit((scheme, netloc, parts.path or "/", urlencode(query), ""))
+
+
+def resolve_link(href: str, base: str) -> str | None:
+    """``canonicalize(href, base)``, memoised: the same links recur on every page of a site.
+
+    A link that is not only a query or a fragment resolves against the directory of ``base``
+    alone (RFC 3986 merges paths that way), so the cache is keyed by that directory and the
+    link, and a site's navigation is resolved once per directory, not once per page.
+    """
+    raw = _ws.sub("", href)
+    if not raw or raw[0] in "?#":
+        return canonicalize(raw, base)
+    path = base.split("#", 1)[0].split("?", 1)[0]
+    return _resolve_in(path[: path.rfind("/") + 1], raw)
+
+
+@functools.lru_cache(maxsize=65536)
+def _resolve_in(directory: str, link: str) -> str | None:
+    return canonicalize(link, directory)
 
 
 def host_of(url: str) -> str:
