@@ -1,10 +1,11 @@
 """Embedder settings (environment prefix ``EMBEDDER_``)."""
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 from ragchat_common.consumer import RetryPolicy
 from ragchat_common.settings import KafkaSettings, ServiceSettings
 from ragchat_common.topics import CHUNK_EMBEDDED, PAGE_PARSED, TopicSpec
@@ -49,7 +50,9 @@ class EmbedderSettings(ServiceSettings):
     image_fetch_timeout_s: float = Field(default=10.0, gt=0)
     image_fetch_concurrency: int = Field(default=4, ge=1)
     ssrf_guard: bool = True
-    ssrf_allow_list: list[str] = Field(default_factory=list)
+    # Host names, IPs or CIDRs admitted although private: EMBEDDER_SSRF_ALLOW_LIST=127.0.0.1,
+    # 10.0.0.0/8 or a JSON list (the scraper's setting has the same shape).
+    ssrf_allow_list: Annotated[list[str], NoDecode] = Field(default_factory=list)
     ocr_enabled: bool = True
     ocr_padding_px: int = Field(default=32, ge=0)
     clip_model_path: Path | None = None
@@ -58,6 +61,16 @@ class EmbedderSettings(ServiceSettings):
     # under this base URL (the scraper's internal address, SCRAPER_PUBLIC_URL there) are followed.
     scraper_url: str = "http://127.0.0.1:8082"
     page_body_timeout_s: float = Field(default=30.0, gt=0)
+
+    @field_validator("ssrf_allow_list", mode="before")
+    @classmethod
+    def _split_allow_list(cls, value: object) -> object:
+        """A JSON list, or entries separated by commas."""
+        if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                return json.loads(value)
+            return [entry.strip() for entry in value.split(",") if entry.strip()]
+        return value
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> "EmbedderSettings":
