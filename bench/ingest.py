@@ -5,7 +5,10 @@ against the running Kafka, OpenSearch, PostgreSQL and Redis, with the site serve
 ``python3 -m http.server`` on 127.0.0.1, and prints one table:
 
 - crawl pages/s, the scraper alone: a recursive crawl from index.html, up to ``--pages`` pages
-  (all of the site with ``--full``), from submission to the crawl's final progress event;
+  (all of the site with ``--full``), from submission to the crawl's final progress event; with
+  the CPU time per page of the scraper (its parser processes included) and of the site's server,
+  which, unlike the rate, does not depend on what else the machine is running
+  (``--crawl-only`` stops there);
 - chunks/s embedded: chunks published by the embedder over the time from the first
   ``page.parsed`` message to the last ``chunk.embedded`` message;
 - chunks/s indexed: chunks in the index over the time from the first ``chunk.embedded`` message
@@ -24,7 +27,7 @@ against the running Kafka, OpenSearch, PostgreSQL and Redis, with the site serve
 The last line is ``BENCH ingest e2e_pages_per_min=<n> ceiling_ratio=<r> crawl_pages_per_s=<n>``,
 where ceiling_ratio is the end-to-end chunks/s divided by the raw encode chunks/s.
 
-    .venv/bin/python -m bench.ingest [--pages 150] [--full] [--batch-pages N]
+    .venv/bin/python -m bench.ingest [--pages 150] [--full] [--batch-pages N] [--crawl-only]
 """
 
 from __future__ import annotations
@@ -100,17 +103,60 @@ def peak_rss_mb(pipeline: IngestionPipeline) -> dict[str, float]:
     return {name: s.peak_rss_kb / 1024 for name, s in pipeline.services.items()}
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) of a process and all its live descendants, from /proc."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, p in parents.items() if p == parent and child not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(times.get(member, 0.0) for member in tree)
+
+
+@dataclass
+class CrawlRun:
+    """What the scraper-alone crawl measured."""
+
+    pages: int
+    seconds: float
+    scraper_cpu_s: float
+    site_cpu_s: float
+    peak_rss_mb: dict[str, float]
+
+
 async def crawl_alone(
     infra: Infrastructure, docs: StaticDirectorySite, workdir: Path, max_pages: int
-) -> tuple[int, float, dict[str, float]]:
-    """Pages fetched and seconds from submission to the end, with only the scraper running."""
+) -> CrawlRun:
+    """Pages fetched and seconds from submission to the end, with only the scraper running, and
+    the CPU time the scraper (its parser processes included) and the site's server spent."""
+    assert docs.process is not None
     async with running_pipeline(infra, uuid4().hex[:10], workdir, only=("scraper",)) as scraper:
         event = request(*whole_site(docs, max_pages))
+        scraper_pid = scraper.services["scraper"].pid
+        scraper_cpu, site_cpu = cpu_seconds(scraper_pid), cpu_seconds(docs.process.pid)
         started = time.monotonic()
         await scraper.submit(event)
         progress = await scraper.crawl_end(event.crawl_id, WITHIN_S)
         seconds = time.monotonic() - started
-        return progress.fetched, seconds, peak_rss_mb(scraper)
+        return CrawlRun(
+            progress.fetched,
+            seconds,
+            cpu_seconds(scraper_pid) - scraper_cpu,
+            cpu_seconds(docs.process.pid) - site_cpu,
+            peak_rss_mb(scraper),
+        )
 
 
 async def retriever_busy_s(pipeline: IngestionPipeline) -> float:
@@ -166,6 +212,22 @@ async def end_to_end(
         )
 
 
+def crawl_rows(crawl: CrawlRun) -> list[tuple[str, str]]:
+    """Rows of the scraper-alone crawl: its rate, and CPU per page (which a busy machine does
+    not inflate, unlike the rate)."""
+    per_page_ms = 1000 / max(crawl.pages, 1)
+    return [
+        (
+            f"crawl, scraper alone ({crawl.pages} pages from index.html)",
+            f"{crawl.pages / crawl.seconds:.1f} pages/s",
+        ),
+        (
+            "  CPU per page: scraper (with parsers) + site server",
+            f"{crawl.scraper_cpu_s * per_page_ms:.1f} + {crawl.site_cpu_s * per_page_ms:.1f} ms",
+        ),
+    ]
+
+
 def raw_encode_chunks_per_s(passages: list[str]) -> float:
     """sentence-transformers in this process, the embedder's model and batch size."""
     from ragchat_embedder.encoders.text import TextEncoder
@@ -188,7 +250,14 @@ async def bench(args: argparse.Namespace) -> None:
     await docs.start()
     try:
         max_pages = 5000 if args.full else args.pages
-        crawled, crawl_s, scraper_rss = await crawl_alone(infra, docs, workdir, max_pages)
+        crawl = await crawl_alone(infra, docs, workdir, max_pages)
+        crawled, crawl_s, scraper_rss = crawl.pages, crawl.seconds, crawl.peak_rss_mb
+        if args.crawl_only:
+            print(f"python3-doc; crawl only; {os.cpu_count()} CPUs; logs in {workdir}")
+            for name, value in crawl_rows(crawl):
+                print(f"{name:<56} {value:>34}")
+            print(f"BENCH ingest-crawl crawl_pages_per_s={crawled / crawl_s:.1f}")
+            return
         embedder_env = (
             {"EMBEDDER_BATCH_MAX_PAGES": str(args.batch_pages)} if args.batch_pages else {}
         )
@@ -200,7 +269,7 @@ async def bench(args: argparse.Namespace) -> None:
     crawl_rate = crawled / crawl_s
     e2e_scope = "whole site" if args.full else f"subset {','.join(SUBSET_FOLDERS)}"
     rows = [
-        (f"crawl, scraper alone ({crawled} pages from index.html)", f"{crawl_rate:.1f} pages/s"),
+        *crawl_rows(crawl),
         (f"crawl, inside the e2e run ({run.pages} pages)", f"{run.crawl_pages_per_s:.1f} pages/s"),
         (f"embedded ({run.chunks} chunks)", f"{run.embed_chunks_per_s:.1f} chunks/s"),
         ("indexed, as the pipeline delivered", f"{run.index_chunks_per_s:.1f} chunks/s"),
@@ -232,6 +301,9 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="the whole site, for both runs")
     parser.add_argument(
         "--batch-pages", type=int, default=0, help="EMBEDDER_BATCH_MAX_PAGES for the e2e run"
+    )
+    parser.add_argument(
+        "--crawl-only", action="store_true", help="only the scraper-alone crawl (no e2e run)"
     )
     asyncio.run(bench(parser.parse_args()))
 
