@@ -52,6 +52,10 @@ export GATEWAY_AUTH_TARGET="${GATEWAY_AUTH_TARGET:-127.0.0.1:$AUTH_GRPC_PORT}"
 export GATEWAY_RETRIEVER_TARGET="${GATEWAY_RETRIEVER_TARGET:-127.0.0.1:$RETRIEVER_GRPC_PORT}"
 export GATEWAY_CHAT_TARGET="${GATEWAY_CHAT_TARGET:-127.0.0.1:$CHAT_GRPC_PORT}"
 export CHAT_RETRIEVER_TARGET="${CHAT_RETRIEVER_TARGET:-127.0.0.1:$RETRIEVER_GRPC_PORT}"
+# SSRF guard allow-lists (scraper pages, embedder images): SCRAPER_SSRF_ALLOW_LIST and
+# EMBEDDER_SSRF_ALLOW_LIST, host names, IPs or CIDRs that may be fetched although private,
+# comma-separated (or a JSON list). Unset here: public addresses only (export one to crawl a
+# local demo site, e.g. SCRAPER_SSRF_ALLOW_LIST=127.0.0.1).
 # How chat answers: extractive (no model), local (Gemma 3 270M on llama.cpp) or openai (an
 # OpenAI-compatible endpoint: CHAT_OPENAI_BASE_URL, CHAT_OPENAI_MODEL, CHAT_OPENAI_API_KEY).
 export CHAT_PROVIDER="${CHAT_PROVIDER:-extractive}"
