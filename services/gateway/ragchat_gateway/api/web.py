@@ -3,8 +3,7 @@ any other path, its ``index.html`` so client-side routes (``/chat/<id>``, ...) s
 
 This router must be included after every other one: its ``/{path}`` route matches everything.
 Paths under ``/api/`` and ``/ws/`` never fall back to the app; they answer 404 in the API's error
-shape. The HTML carries a Content-Security-Policy that only allows this origin's scripts, so an
-injected script (for example through a crawled page's text) cannot run or send data elsewhere.
+shape.
 """
 
 from pathlib import Path
@@ -20,27 +19,9 @@ router = APIRouter(include_in_schema=False)
 ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
 # index.html names the current assets: revalidate it on every load.
 PAGE_CACHE_CONTROL = "no-cache"
-# Thumbnails of cited pages come from the crawled sites, hence img-src https:/http:. Styles allow
-# inline attributes because the charting library sets sizes through style attributes.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' https: http: data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
-PAGE_HEADERS = {
-    "Cache-Control": PAGE_CACHE_CONTROL,
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-}
+# The Content-Security-Policy and the other security headers of the app's pages come from
+# RequestContextMiddleware (api/deps.py), like every response's.
+PAGE_HEADERS = {"Cache-Control": PAGE_CACHE_CONTROL}
 NOT_APP_PREFIXES = ("api/", "ws/")
 
 
@@ -66,8 +47,7 @@ async def web_app(path: str, context: Context) -> FileResponse:
         if found.name == "index.html":
             return FileResponse(found, headers=PAGE_HEADERS)
         cache = ASSET_CACHE_CONTROL if path.startswith("assets/") else PAGE_CACHE_CONTROL
-        headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
-        return FileResponse(found, headers=headers)
+        return FileResponse(found, headers={"Cache-Control": cache})
     index = dist / "index.html"
     if not index.is_file():
         raise ApiError(
