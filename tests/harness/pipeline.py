@@ -267,7 +267,7 @@ class IngestionPipeline:
                 "SCRAPER_PAGES_TOPIC": names.pages.name,
                 "SCRAPER_PROGRESS_TOPIC": names.progress.name,
                 "SCRAPER_CONSUMER_GROUP": names.group("scraper"),
-                "SCRAPER_SSRF_ALLOW": "127.0.0.1",
+                "SCRAPER_SSRF_ALLOW_LIST": "127.0.0.1",
                 "SCRAPER_PUBLIC_URL": scraper_url,
             }
         elif service == "embedder":
