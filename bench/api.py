@@ -22,7 +22,7 @@ from ``/proc``: unlike latency, it does not depend on how busy the machine is.
 The last line is ``BENCH api p95_ms=<n> ws_sessions=<n> ws_added_p95_ms=<n>``: the worst p95 of
 the three endpoints, the sessions that completed their turn, and the added p95 of a whole turn.
 
-    .venv/bin/python -m bench.api [--rate 200] [--seconds 10] [--sessions 1000] [--turns 200]
+    .venv/bin/python -m bench.api [--rate 200] [--seconds 5] [--sessions 1000] [--turns 100]
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ async def capacity(url: str, token: str, kb_id: str, sessions: int) -> tuple[int
 
     async def ask(socket: ClientConnection) -> bool:
         try:
-            return await asyncio.wait_for(ws_turn(socket, kb_id, turns), 120)
+            return await asyncio.wait_for(ws_turn(socket, kb_id, turns), 300)
         except Exception:
             # A dropped socket or a turn that did not end in time is a failed session.
             return False
@@ -391,9 +391,9 @@ async def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--sessions", type=int, default=1000)
-    parser.add_argument("--turns", type=int, default=200)
+    parser.add_argument("--turns", type=int, default=100)
     asyncio.run(run(parser.parse_args()))
 
 
