@@ -2,7 +2,8 @@
 
 Starts the real auth, retriever, chat and gateway processes on names of their own
 (:func:`tests.harness.pipeline.running_stack`), logs in as the first owner, creates a knowledge
-base (so kb-scoped routes have something to find), and runs ``schemathesis run`` on
+base and a crawl whose ids fill the ``kb_id`` / ``crawl_id`` path parameters (so those routes get
+past their 404s; the kb deletion gets a second kb), and runs ``schemathesis run`` on
 ``/openapi.json`` with the owner's access token. Checks: no 5xx (``not_a_server_error``) and every
 response matches its documented status and schema (``status_code_conformance``,
 ``response_schema_conformance``, ``content_type_conformance``). Rate limits are raised out of the
@@ -22,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from uuid import uuid4
 
@@ -43,27 +45,66 @@ CHECKS = (
 )
 
 
-async def owner_token(gateway_url: str, email: str, password: str) -> str:
-    """The owner's access token, after creating a knowledge base for kb-scoped routes."""
+@dataclass(frozen=True)
+class FuzzData:
+    """The owner's token and real ids for path parameters, so routes get past their 404s."""
+
+    token: str
+    kb_id: str
+    doomed_kb_id: str
+    crawl_id: str
+
+    def config(self) -> str:
+        """A schemathesis.toml: these ids in every path; the kb deletion gets a kb of its own."""
+        return (
+            "[parameters]\n"
+            f'"path.kb_id" = "{self.kb_id}"\n'
+            f'"path.crawl_id" = "{self.crawl_id}"\n\n'
+            "[[operations]]\n"
+            'include-name = "DELETE /api/v1/knowledge-bases/{kb_id}"\n'
+            f'parameters = {{ "path.kb_id" = "{self.doomed_kb_id}" }}\n'
+        )
+
+
+async def prepare(gateway_url: str, email: str, password: str) -> FuzzData:
+    """Log in as the owner and create two knowledge bases and a crawl."""
     async with httpx.AsyncClient(base_url=gateway_url, timeout=60) as client:
         login = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
         login.raise_for_status()
         token = str(login.json()["access_token"])
-        created = await client.post(
-            "/api/v1/knowledge-bases",
-            json={"name": "fuzz", "description": "made by make fuzz"},
-            headers={"Authorization": f"Bearer {token}"},
+        owner = {"Authorization": f"Bearer {token}"}
+        kb_ids = []
+        for name in ("fuzz", "fuzz-deleted"):
+            created = await client.post(
+                "/api/v1/knowledge-bases",
+                json={"name": name, "description": "made by make fuzz"},
+                headers=owner,
+            )
+            created.raise_for_status()
+            kb_ids.append(str(created.json()["id"]))
+        crawl = await client.post(
+            f"/api/v1/knowledge-bases/{kb_ids[0]}/crawls",
+            json={"urls": ["https://fuzz.example/"], "mode": "single"},
+            headers=owner,
         )
-        created.raise_for_status()
-        return token
+        crawl.raise_for_status()
+        return FuzzData(token, kb_ids[0], kb_ids[1], str(crawl.json()["id"]))
 
 
 def schemathesis_command(
-    program: str, gateway_url: str, token: str, max_examples: int, workers: int, extra: list[str]
+    program: str,
+    config: Path,
+    gateway_url: str,
+    token: str,
+    max_examples: int,
+    workers: int,
+    extra: list[str],
 ) -> list[str]:
     """The ``schemathesis run`` command line."""
     return [
         program,
+        "--config-file",
+        str(config),
         "run",
         f"{gateway_url}/openapi.json",
         "--url",
@@ -106,14 +147,14 @@ async def fuzz(program: str, max_examples: int, workers: int, extra: list[str]) 
         async with running_stack(
             infra, suffix, Path(workdir), env=env, only=("auth", "retriever", "chat", "gateway")
         ) as stack:
-            token = await owner_token(stack.gateway_url, stack.owner_email, stack.owner_password)
+            data = await prepare(stack.gateway_url, stack.owner_email, stack.owner_password)
+            config = Path(workdir) / "schemathesis.toml"
+            config.write_text(data.config())
             command = schemathesis_command(
-                program, stack.gateway_url, token, max_examples, workers, extra
+                program, config, stack.gateway_url, data.token, max_examples, workers, extra
             )
-            print(
-                "$",
-                " ".join(c if "Bearer" not in c else "--header '<owner token>'" for c in command),
-            )
+            shown = [c if "Bearer" not in c else "'Authorization: Bearer <owner>'" for c in command]
+            print("$", " ".join(shown), "\n" + data.config())
             completed = await asyncio.to_thread(
                 subprocess.run, command, env={**os.environ, "NO_COLOR": "1"}
             )
