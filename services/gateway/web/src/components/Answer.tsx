@@ -61,7 +61,19 @@ export function CitationList({ citations }: { citations: Citation[] }) {
     <ol className="mt-3 grid gap-2 sm:grid-cols-2" aria-label="Sources">
       {sorted.map((citation) => (
         <li key={`${citation.number}-${citation.chunk_id}`} data-testid="citation-card" className="flex gap-2 rounded-md border border-slate-200 p-2 text-xs dark:border-slate-700">
-          {citation.image_src && <img src={citation.image_src} alt="" loading="lazy" className="h-12 w-12 shrink-0 rounded object-cover" referrerPolicy="no-referrer" />}
+          {citation.image_src && (
+            <img
+              src={citation.image_src}
+              alt=""
+              loading="lazy"
+              className="h-12 w-12 shrink-0 rounded object-cover"
+              referrerPolicy="no-referrer"
+              onError={(event) => {
+                // A thumbnail that cannot load (gone, blocked) is left out rather than shown broken.
+                event.currentTarget.style.display = "none";
+              }}
+            />
+          )}
           <div className="min-w-0">
             <a href={citation.url} target="_blank" rel="noopener noreferrer" className="font-medium text-indigo-700 underline dark:text-indigo-300">
               [{citation.number}] {citation.title || citation.url}

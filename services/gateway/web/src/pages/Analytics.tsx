@@ -180,7 +180,9 @@ export default function AnalyticsPage() {
                   <ul className="space-y-1 text-sm">
                     {d.recent.slice(0, 10).map((r, i) => (
                       <li key={i} className="truncate">
-                        <span aria-label={r.rating === "up" ? "helpful" : "not helpful"}>{r.rating === "up" ? "👍" : "👎"}</span> {r.comment || r.question || ""}
+                        <span className={r.rating === "up" ? "text-green-700 dark:text-green-300" : "text-red-700 dark:text-red-300"}>{r.rating === "up" ? "Helpful" : "Not helpful"}</span>
+                        {": "}
+                        {r.comment || r.question || ""}
                       </li>
                     ))}
                   </ul>

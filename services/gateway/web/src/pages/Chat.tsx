@@ -45,17 +45,27 @@ function fromServer(message: ConversationMessage): ChatMessage {
   };
 }
 
+/** A thumb drawn inline: emoji fonts are missing on many Linux desktops and headless browsers. */
+function Thumb({ down = false }: { down?: boolean }) {
+  return (
+    <svg viewBox="0 0 24 24" width="18" height="18" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round" strokeLinejoin="round" aria-hidden="true" style={down ? { transform: "rotate(180deg)" } : undefined}>
+      <path d="M7 10v11H3V10h4zm0 0l4-8a3 3 0 013 3v4h5.5a2 2 0 012 2.3l-1.4 8A2 2 0 0118.1 21H7" />
+    </svg>
+  );
+}
+
 function Feedback({ conversationId, message }: { conversationId: string; message: ChatMessage }) {
   const [rating, setRating] = useState<string | undefined>(message.feedback);
   const [comment, setComment] = useState("");
-  const [sent, setSent] = useState(false);
+  // The comment box opens after a rating given now, not for ratings loaded with the history.
+  const [sent, setSent] = useState(true);
   const [error, setError] = useState<unknown>(null);
   const send = async (value: string, text: string) => {
     setError(null);
     try {
       await api(`/conversations/${conversationId}/feedback`, { body: { message_id: message.turnId, rating: value, comment: text } });
       setRating(value);
-      if (text) setSent(true);
+      setSent(!!text);
     } catch (err) {
       setError(err);
     }
@@ -64,10 +74,10 @@ function Feedback({ conversationId, message }: { conversationId: string; message
     <div className="mt-2 space-y-2">
       <div className="flex items-center gap-1" role="group" aria-label="Rate this answer">
         <button type="button" aria-label="Helpful" aria-pressed={rating === "up"} onClick={() => send("up", "")} data-testid="feedback-up" className={`rounded p-1 ${rating === "up" ? "bg-green-100 dark:bg-green-900" : "hover:bg-slate-100 dark:hover:bg-slate-800"}`}>
-          <span aria-hidden>👍</span>
+          <Thumb />
         </button>
         <button type="button" aria-label="Not helpful" aria-pressed={rating === "down"} onClick={() => send("down", "")} data-testid="feedback-down" className={`rounded p-1 ${rating === "down" ? "bg-red-100 dark:bg-red-900" : "hover:bg-slate-100 dark:hover:bg-slate-800"}`}>
-          <span aria-hidden>👎</span>
+          <Thumb down />
         </button>
         {rating && (
           <span className="text-xs text-slate-500" data-testid="feedback-thanks" role="status">
