@@ -146,8 +146,10 @@ async def stack(
         yield running
 
 
-async def invite(client: httpx.AsyncClient, owner: dict[str, str], email: str, role: str) -> str:
-    """Invite ``email`` as ``role`` and accept; returns the new member's user id."""
+async def invite(
+    client: httpx.AsyncClient, owner: dict[str, str], email: str, role: str
+) -> dict[str, Any]:
+    """Invite ``email`` as ``role`` and accept; returns the new member's session."""
     created = await client.post(
         "/api/v1/invitations", json={"email": email, "role": role}, headers=owner
     )
@@ -157,7 +159,8 @@ async def invite(client: httpx.AsyncClient, owner: dict[str, str], email: str, r
         json={"token": created.json()["token"], "password": PASSWORD},
     )
     assert accepted.status_code == 200, accepted.text
-    return str(accepted.json()["user"]["id"])
+    session: dict[str, Any] = accepted.json()
+    return session
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +194,8 @@ async def world(stack: IngestionPipeline) -> AsyncIterator[World]:
         world.headers["owner"] = owner
         for role in ROLES[1:]:
             email = f"{role}-{uuid4().hex[:6]}@members.test"
-            user_id = await invite(client, owner, email, role)
+            member = await invite(client, owner, email, role)
+            user_id = str(member["user"]["id"])
             if role not in ("owner", "admin"):
                 granted = await client.put(
                     f"/api/v1/users/{user_id}/grants", json={"kb_ids": [kb_a]}, headers=owner
@@ -200,8 +204,10 @@ async def world(stack: IngestionPipeline) -> AsyncIterator[World]:
                 assert granted.json()["kb_ids"] == [kb_a]
             world.emails[role] = email
             world.user_ids[role] = user_id
-            world.headers[role] = bearer((await login(client, email, PASSWORD))["access_token"])
-        world.spare_user = await invite(client, owner, f"spare-{uuid4().hex[:6]}@m.test", "viewer")
+            # Auth reads grants when it verifies a token, so this one already sees kb A.
+            world.headers[role] = bearer(member["access_token"])
+        spare = await invite(client, owner, f"spare-{uuid4().hex[:6]}@m.test", "viewer")
+        world.spare_user = str(spare["user"]["id"])
         for scope in KEYS:
             created = await client.post(
                 "/api/v1/api-keys",
@@ -514,16 +520,16 @@ async def test_revoked_credentials_are_refused(world: World) -> None:
     client = world.client
     # A removed member's access token.
     email = f"leaver-{uuid4().hex[:6]}@m.test"
-    leaver = await invite(client, owner, email, "agent")
-    token = bearer((await login(client, email, PASSWORD))["access_token"])
+    joined = await invite(client, owner, email, "agent")
+    leaver = joined["user"]["id"]
+    token = bearer(joined["access_token"])
     assert (await client.get("/api/v1/auth/me", headers=token)).status_code == 200
     assert (await client.delete(f"/api/v1/users/{leaver}", headers=owner)).status_code == 204
     assert (await client.get("/api/v1/auth/me", headers=token)).status_code == 401
 
     # Tokens issued before a password change.
     email = f"changer-{uuid4().hex[:6]}@m.test"
-    await invite(client, owner, email, "viewer")
-    old = await login(client, email, PASSWORD)
+    old = await invite(client, owner, email, "viewer")
     changed = await client.post(
         "/api/v1/auth/password",
         json={"current_password": PASSWORD, "new_password": "A-new-password-2"},
