@@ -197,6 +197,8 @@ class OpenAIStandIn:
     """
 
     rewritten: str = "How do I upgrade a package with pip?"
+    # Answer rewriting requests with HTTP 500, as an overloaded server does.
+    fail_rewrites: bool = False
     requests: list[dict[str, Any]] = field(default_factory=list)
 
     def app(self) -> FastAPI:
@@ -207,6 +209,8 @@ class OpenAIStandIn:
             body = await request.json()
             self.requests.append(body)
             if not body.get("stream"):
+                if self.fail_rewrites:
+                    return JSONResponse({"error": {"message": "overloaded"}}, status_code=500)
                 return JSONResponse(self._completion(self.rewritten))
             last = body["messages"][-1]["content"]
             if "unknowable" in last:

@@ -102,6 +102,21 @@ async def test_openai_provider_rewrites_follow_ups_with_the_model(
 
 
 @pytest.mark.integration
+async def test_a_failed_model_rewrite_falls_back_to_the_heuristic(
+    openai_chat: ChatClient, stand_in: OpenAIStandIn, corpus_retriever: FixedCorpusRetriever
+) -> None:
+    first = await openai_chat.ask(principal(), "How do I install a package with pip?")
+    stand_in.fail_rewrites = True
+
+    events = await openai_chat.ask(
+        principal(), "And upgrade it?", conversation_id=summary(first).conversation_id
+    )
+
+    assert corpus_retriever.searches[-1].query == "And upgrade it? (install package pip)"
+    assert summary(events).provider == "openai" and not summary(events).declined
+
+
+@pytest.mark.integration
 async def test_a_model_that_finds_no_answer_gives_a_decline_with_the_closest_pages(
     openai_chat: ChatClient,
 ) -> None:
