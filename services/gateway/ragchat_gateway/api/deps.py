@@ -574,8 +574,9 @@ _SECURITY_HEADERS = [
     (b"strict-transport-security", b"max-age=31536000; includeSubDomains"),
 ]
 _API_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# Citations show images from the crawled sites, which may be served over plain http.
 _APP_CSP = (
-    b"default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
+    b"default-src 'self'; img-src 'self' data: https: http:; style-src 'self' 'unsafe-inline'; "
     b"connect-src 'self'; frame-ancestors 'none'"
 )
 # Probes and metrics scrapes would drown the request log.
