@@ -112,11 +112,13 @@ async def new_page(browser: Browser) -> tuple[BrowserContext, Page]:
     return context, await context.new_page()
 
 
-async def sign_in(page: Page, stack: IngestionPipeline) -> None:
+async def sign_in(page: Page, stack: IngestionPipeline, shot: str | None = None) -> None:
+    """Sign in as the stack's first owner (``shot``: save the filled form under that name)."""
     await page.goto(f"{stack.gateway_url}/login")
     await page.get_by_test_id("signin-email").fill(stack.owner_email)
     await page.get_by_test_id("signin-password").fill(stack.owner_password)
-    await screenshot(page, "01-sign-in")
+    if shot is not None:
+        await screenshot(page, shot)
     await page.get_by_test_id("signin-submit").click()
     await expect(page.get_by_test_id("signout")).to_be_visible()
 
@@ -134,7 +136,7 @@ async def test_staff_crawl_ask_rate_and_embed_the_widget(
     kb_name = f"Widget World {uuid4().hex[:6]}"
 
     # -- sign in, create a knowledge base ---------------------------------------------------
-    await sign_in(page, stack)
+    await sign_in(page, stack, shot="01-sign-in")
     await page.get_by_test_id("nav-knowledge-bases").click()
     await page.get_by_test_id("kb-new-name").fill(kb_name)
     await page.get_by_test_id("kb-new-description").fill("The widgets site, for the support chat")
