@@ -44,7 +44,7 @@ down: ## Stop the services and the infrastructure this project started
 status: ## Show each process with its health (fails when one is down or unhealthy)
 	@rc=0; $(LOCAL)/infra.sh status || rc=1; $(LOCAL)/services.sh status || rc=1; exit $$rc
 
-test: install lint web-test ## Lint, web component tests, then every test against real Kafka, OpenSearch, PostgreSQL and Redis
+test: install lint web-test web ## Lint, web component tests, then every test against real Kafka, OpenSearch, PostgreSQL and Redis
 	$(LOCAL)/infra.sh up
 	$(PYTEST) -m "unit or integration or e2e"
 
@@ -55,7 +55,7 @@ test-integration: install ## Only the tests against the real infrastructure
 	$(LOCAL)/infra.sh up
 	$(PYTEST) -m integration
 
-test-e2e: install ## Only the tests that drive running services
+test-e2e: install web ## Only the tests that drive running services
 	$(LOCAL)/infra.sh up
 	$(PYTEST) -m e2e
 
