@@ -3,7 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { useSession } from "../store/session";
 import { mockFetch, renderAt } from "../test/utils";
-import { LoginPage } from "./AuthPages";
+import { AcceptInvitationPage, LoginPage } from "./AuthPages";
 
 const session = {
   access_token: "jwt-abc",
@@ -51,5 +51,26 @@ describe("sign-in form", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent("Wrong email or password");
     expect(useSession.getState().status).toBe("signed-out");
     expect(screen.getByRole("button", { name: "Sign in" })).toBeEnabled();
+  });
+});
+
+describe("accept invitation", () => {
+  beforeEach(() => useSession.setState({ status: "signed-out", accessToken: null, user: null }));
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("joins with the token from the link and the chosen password", async () => {
+    const { calls } = mockFetch({ "POST /api/v1/auth/invitations/accept": () => ({ body: session }) });
+    renderAt(<AcceptInvitationPage />, { route: "/invite?token=inv-123", path: "/invite" });
+    await userEvent.type(screen.getByLabelText("Choose a password"), "a-long-password");
+    await userEvent.click(screen.getByRole("button", { name: "Join" }));
+    await waitFor(() => expect(screen.getByTestId("elsewhere")).toBeInTheDocument());
+    expect(calls[0].body).toEqual({ token: "inv-123", password: "a-long-password" });
+    expect(useSession.getState().status).toBe("signed-in");
+  });
+
+  it("explains a link without a token instead of showing a form", () => {
+    renderAt(<AcceptInvitationPage />, { route: "/invite", path: "/invite" });
+    expect(screen.getByRole("alert")).toHaveTextContent("no invitation token");
+    expect(screen.queryByRole("button", { name: "Join" })).not.toBeInTheDocument();
   });
 });
