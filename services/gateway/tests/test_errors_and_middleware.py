@@ -13,7 +13,12 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
-from ragchat_gateway.api.deps import ApiError, RequestContextMiddleware, install_error_handlers
+from ragchat_gateway.api.deps import (
+    ApiError,
+    PlainText,
+    RequestContextMiddleware,
+    install_error_handlers,
+)
 from ragchat_gateway.main import CorsByPath
 from ragchat_gateway.settings import GatewaySettings
 
@@ -24,6 +29,10 @@ LIMIT = 1000
 
 class Echo(BaseModel):
     text: str = Field(min_length=1, max_length=5000)
+
+
+class Stored(BaseModel):
+    name: PlainText
 
 
 class Refusal(grpc.aio.AioRpcError):
@@ -39,6 +48,10 @@ def build_app() -> FastAPI:
 
     @app.post("/api/v1/echo")
     async def echo(body: Echo) -> Echo:
+        return body
+
+    @app.post("/api/v1/stored")
+    async def stored(body: Stored) -> Stored:
         return body
 
     @app.get("/api/v1/teapot")
@@ -183,3 +196,14 @@ def test_cors_is_strict_for_the_app_and_open_without_credentials_for_the_widget(
     assert widget.status_code == 200
     assert widget.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-credentials" not in widget.headers
+
+
+@pytest.mark.parametrize("escaped", ["a\\u0000b", "\\ud800x"])
+def test_text_postgres_or_protobuf_cannot_hold_is_422(client: TestClient, escaped: str) -> None:
+    body = '{"name": "' + escaped + '"}'
+    response = client.post(
+        "/api/v1/stored", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 422, "validation_error")
+    accepted = client.post("/api/v1/stored", json={"name": "Product docs"})
+    assert accepted.status_code == 200

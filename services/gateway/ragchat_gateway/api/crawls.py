@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import Annotated
 from urllib.parse import urlsplit
 
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ragchat_common.events import CrawlMode, CrawlScope, CrawlState
+from ragchat_common.logs import get_logger
 
 from ragchat_gateway.api.deps import (
     COMMON_ERRORS,
@@ -33,6 +35,8 @@ from ragchat_gateway.domain.crawl_jobs import (
     submit_crawl,
 )
 from ragchat_gateway.store.tables import CrawlJob
+
+log = get_logger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["crawls"], responses=COMMON_ERRORS)
 
@@ -179,17 +183,21 @@ async def submit_crawl_job(
     principal: Annotated[Principal, Depends(require_kb("crawl.submit"))],
 ) -> CrawlOut:
     """Start a crawl of the knowledge base; progress follows on ``GET /crawls/{id}``."""
-    job = await submit_crawl(
-        context.sessions,
-        context.broker,
-        context.settings.url_submitted_topic,
-        kb_id=kb_id,
-        tenant_id=uuid.UUID(principal.tenant_id),
-        urls=body.urls,
-        mode=body.mode,
-        scope=body.scope,
-        submitted_by=principal.subject,
-    )
+    try:
+        job = await submit_crawl(
+            context.sessions,
+            context.broker,
+            context.settings.url_submitted_topic,
+            kb_id=kb_id,
+            tenant_id=uuid.UUID(principal.tenant_id),
+            urls=body.urls,
+            mode=body.mode,
+            scope=body.scope,
+            submitted_by=principal.subject,
+        )
+    except KafkaError as exc:
+        log.warning("crawl not queued", kb_id=str(kb_id), error=repr(exc))
+        raise ApiError(503, "unavailable", "the crawl could not be queued; retry later") from exc
     await record_audit(
         context,
         request,

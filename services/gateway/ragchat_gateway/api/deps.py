@@ -128,15 +128,20 @@ def time_of_ms(ms: int) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms else None
 
 
-def _no_nul(value: str) -> str:
+def _storable(value: str) -> str:
     if "\x00" in value:
         raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
     return value
 
 
-# Text the gateway stores or passes on: PostgreSQL text cannot hold NUL characters, so they are
-# refused as a 422 here instead of failing deep inside a service.
-PlainText = Annotated[str, AfterValidator(_no_nul)]
+# Text the gateway stores or passes on: PostgreSQL text cannot hold NUL characters and neither it
+# nor protobuf can encode lone surrogates (which JSON escapes can carry), so both are refused as a
+# 422 here instead of failing deep inside a service.
+PlainText = Annotated[str, AfterValidator(_storable)]
 
 
 # --- errors -------------------------------------------------------------------------------------
