@@ -103,26 +103,38 @@ def peak_rss_mb(pipeline: IngestionPipeline) -> dict[str, float]:
     return {name: s.peak_rss_kb / 1024 for name, s in pipeline.services.items()}
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) of a process and all its live descendants, from /proc."""
+BROWSER_COMMANDS = ("chrom", "node", "headless_shell")
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user and system) of a process and its live descendants, from /proc: the Python
+    processes, and the browser's (Chromium and Playwright's driver, for pages rendered)."""
     parents: dict[int, int] = {}
-    times: dict[int, float] = {}
+    times: dict[int, tuple[bool, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            stat = (entry / "stat").read_text()
         except OSError:
             continue  # exited meanwhile
+        command = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 1 :].split()
         parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        browser = command.lower().startswith(BROWSER_COMMANDS)
+        times[int(entry.name)] = (browser, (int(fields[11]) + int(fields[12])) / tick)
     tree, frontier = {pid}, [pid]
     while frontier:
         parent = frontier.pop()
         children = [child for child, p in parents.items() if p == parent and child not in tree]
         tree.update(children)
         frontier.extend(children)
-    return sum(times.get(member, 0.0) for member in tree)
+    found = [times[member] for member in tree if member in times]
+    return (
+        sum(cpu for browser, cpu in found if not browser),
+        sum(cpu for browser, cpu in found if browser),
+    )
 
 
 @dataclass
@@ -132,6 +144,7 @@ class CrawlRun:
     pages: int
     seconds: float
     scraper_cpu_s: float
+    browser_cpu_s: float
     site_cpu_s: float
     peak_rss_mb: dict[str, float]
 
@@ -150,11 +163,13 @@ async def crawl_alone(
         await scraper.submit(event)
         progress = await scraper.crawl_end(event.crawl_id, WITHIN_S)
         seconds = time.monotonic() - started
+        scraper_now = cpu_seconds(scraper_pid)
         return CrawlRun(
             progress.fetched,
             seconds,
-            cpu_seconds(scraper_pid) - scraper_cpu,
-            cpu_seconds(docs.process.pid) - site_cpu,
+            scraper_now[0] - scraper_cpu[0],
+            scraper_now[1] - scraper_cpu[1],
+            cpu_seconds(docs.process.pid)[0] - site_cpu[0],
             peak_rss_mb(scraper),
         )
 
@@ -222,8 +237,9 @@ def crawl_rows(crawl: CrawlRun) -> list[tuple[str, str]]:
             f"{crawl.pages / crawl.seconds:.1f} pages/s",
         ),
         (
-            "  CPU per page: scraper (with parsers) + site server",
-            f"{crawl.scraper_cpu_s * per_page_ms:.1f} + {crawl.site_cpu_s * per_page_ms:.1f} ms",
+            "  CPU/page: scraper+parsers, browser (JS pages), site",
+            f"{crawl.scraper_cpu_s * per_page_ms:.1f}, {crawl.browser_cpu_s * per_page_ms:.1f},"
+            f" {crawl.site_cpu_s * per_page_ms:.1f} ms",
         ),
     ]
 
