@@ -26,6 +26,8 @@ class OpenAISettings(BaseSettings):
     temperature: float = 0.1
     max_tokens: int = 400
     timeout_s: float = 60.0
+    # The SDK's own retries of a failed request (connection errors, 429, 5xx), with backoff.
+    max_retries: int = Field(default=1, ge=0)
 
 
 class LocalModelSettings(BaseSettings):

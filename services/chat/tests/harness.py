@@ -193,7 +193,8 @@ class OpenAIStandIn:
     """Answers chat completions the way an OpenAI-compatible server does, over real SSE.
 
     A streamed answer cites passage 1 of the prompt, or says it found nothing when the question
-    contains "unknowable"; a non-streamed call (query rewriting) answers :attr:`rewritten`.
+    contains "unknowable", or fails with HTTP 503 when it contains "overload"; a non-streamed
+    call (query rewriting) answers :attr:`rewritten`.
     """
 
     rewritten: str = "How do I upgrade a package with pip?"
@@ -213,6 +214,8 @@ class OpenAIStandIn:
                     return JSONResponse({"error": {"message": "overloaded"}}, status_code=500)
                 return JSONResponse(self._completion(self.rewritten))
             last = body["messages"][-1]["content"]
+            if "overload" in last:
+                return JSONResponse({"error": {"message": "overloaded"}}, status_code=503)
             if "unknowable" in last:
                 answer = ["I could not", " find this", " on the site."]
             else:

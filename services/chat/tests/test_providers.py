@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 
+import grpc
 import pytest
+from ragchat.v1 import chat_pb2
 from ragchat_chat.providers.extractive import ExtractiveProvider
 from ragchat_chat.providers.factory import build_provider
 from ragchat_chat.providers.openai_compatible import OpenAICompatibleProvider
@@ -39,7 +41,9 @@ async def openai_url(stand_in: OpenAIStandIn) -> AsyncIterator[str]:
 async def openai_chat(
     start_chat: Callable[..., AbstractAsyncContextManager[ChatClient]], openai_url: str
 ) -> AsyncIterator[ChatClient]:
-    settings = OpenAISettings(base_url=openai_url, model="stand-in", api_key="sk-test")
+    settings = OpenAISettings(
+        base_url=openai_url, model="stand-in", api_key="sk-test", max_retries=0
+    )
     async with start_chat(provider="openai", openai=settings) as client:
         yield client
 
@@ -114,6 +118,21 @@ async def test_a_failed_model_rewrite_falls_back_to_the_heuristic(
 
     assert corpus_retriever.searches[-1].query == "And upgrade it? (install package pip)"
     assert summary(events).provider == "openai" and not summary(events).declined
+
+
+@pytest.mark.integration
+async def test_a_provider_that_fails_gives_unavailable_and_stores_nothing(
+    openai_chat: ChatClient,
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await openai_chat.ask(principal(), "How do I upgrade a package under overload?")
+
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert failed.value.details() == "the openai provider failed to answer"
+    listed = await openai_chat.stub.ListConversations(
+        chat_pb2.ListConversationsRequest(principal=principal())
+    )
+    assert list(listed.conversations) == []
 
 
 @pytest.mark.integration

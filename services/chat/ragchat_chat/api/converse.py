@@ -4,7 +4,7 @@ the middle, protobuf out.
 Refusals carry a status the gateway maps to HTTP: INVALID_ARGUMENT (bad or missing fields, no
 knowledge base), PERMISSION_DENIED (a knowledge base the principal may not read, an API key
 without the chat scope), NOT_FOUND (no such conversation for this principal), UNAVAILABLE (the
-retriever did not answer).
+retriever or the answer provider did not answer).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from ragchat_chat.domain.access import (
     InvalidRequest,
     NotFound,
 )
-from ragchat_chat.domain.answering import Answering, Question, TurnSummary
+from ragchat_chat.domain.answering import AnswerFailed, Answering, Question, TurnSummary
 from ragchat_chat.domain.history import ConversationHistory
 from ragchat_chat.domain.model import Citation
 from ragchat_chat.domain.retrieval import RetrievalUnavailable
@@ -231,7 +231,7 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
                     yield chat_pb2.ConverseEvent(summary=summary_message(event))
         except ChatRefused as exc:
             await self.refuse(context, exc)
-        except RetrievalUnavailable as exc:
+        except (RetrievalUnavailable, AnswerFailed) as exc:
             await self._refuse(context, grpc.StatusCode.UNAVAILABLE, str(exc))
 
     async def ListConversations(

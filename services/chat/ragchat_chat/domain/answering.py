@@ -57,6 +57,10 @@ log = get_logger(__name__)
 CACHED_PREFIX = "cached:"
 
 
+class AnswerFailed(Exception):
+    """The provider could not produce an answer (gRPC UNAVAILABLE: try again)."""
+
+
 @dataclass(frozen=True)
 class Question:
     """A Converse request as chat reads it."""
@@ -298,13 +302,19 @@ class Answering:
         """The provider's answer with its markers renumbered; a decline when it found nothing."""
         renumberer = CitationRenumberer(prompt.passages)
         shown: list[str] = []
-        async for piece in self.provider.stream(prompt, usage):
-            out = renumberer.feed(piece)
-            if out:
-                if not shown:
-                    reply.first_token_ms = clock.ms()
-                shown.append(out)
-                yield out
+        try:
+            async for piece in self.provider.stream(prompt, usage):
+                out = renumberer.feed(piece)
+                if out:
+                    if not shown:
+                        reply.first_token_ms = clock.ms()
+                    shown.append(out)
+                    yield out
+        except Exception as exc:
+            # Whatever the backend raised (HTTP, model, timeout): the turn fails as a whole and
+            # is not stored; the caller may ask again.
+            log.warning("answer provider failed", provider=self.provider.name, exc_info=True)
+            raise AnswerFailed(f"the {self.provider.name} provider failed to answer") from exc
         tail = renumberer.flush()
         if tail:
             shown.append(tail)

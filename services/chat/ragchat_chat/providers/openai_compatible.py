@@ -46,7 +46,7 @@ class OpenAICompatibleProvider:
             # Local servers (Ollama, llama.cpp) ignore the key but the SDK wants one.
             api_key=settings.api_key.get_secret_value() or "unused",
             timeout=settings.timeout_s,
-            max_retries=1,
+            max_retries=settings.max_retries,
         )
 
     async def stream(self, prompt: GroundedPrompt, usage: Usage) -> AsyncIterator[str]:
