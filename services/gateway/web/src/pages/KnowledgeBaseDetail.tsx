@@ -14,6 +14,42 @@ import { lastCrawlText } from "./KnowledgeBases";
 
 const PAGE_SIZE = 50;
 
+function EditDialog({ kb, onClose }: { kb: KnowledgeBase; onClose: () => void }) {
+  const queryClient = useQueryClient();
+  const [name, setName] = useState(kb.name);
+  const [description, setDescription] = useState(kb.description);
+  const save = useMutation({
+    mutationFn: () => api<KnowledgeBase>(`/knowledge-bases/${kb.id}`, { method: "PATCH", body: { name, description } }),
+    onSuccess: async () => {
+      await queryClient.invalidateQueries({ queryKey: keys.knowledgeBases });
+      onClose();
+    },
+  });
+  return (
+    <Dialog title="Edit knowledge base" onClose={onClose} testId="kb-edit-dialog">
+      <form
+        className="space-y-3"
+        onSubmit={(e) => {
+          e.preventDefault();
+          save.mutate();
+        }}
+      >
+        <TextField label="Name" required maxLength={200} value={name} onChange={(e) => setName(e.target.value)} data-testid="kb-edit-name" />
+        <TextField label="Description" maxLength={2000} value={description} onChange={(e) => setDescription(e.target.value)} data-testid="kb-edit-description" />
+        <ErrorBox error={save.error} />
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" disabled={save.isPending} data-testid="kb-edit-save">
+            Save
+          </Button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
 function Pages({ kbId }: { kbId: string }) {
   const [offset, setOffset] = useState(0);
   const pages = useQuery({
@@ -56,6 +92,7 @@ export function KnowledgeBaseDetailPage() {
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [confirming, setConfirming] = useState(false);
+  const [editing, setEditing] = useState(false);
   const [confirmName, setConfirmName] = useState("");
 
   const kb = useQuery({ queryKey: keys.knowledgeBase(kbId), queryFn: () => api<KnowledgeBase>(`/knowledge-bases/${kbId}`) });
@@ -95,6 +132,9 @@ export function KnowledgeBaseDetailPage() {
               </Link>
               <Button variant="secondary" disabled={!last || recrawl.isPending} onClick={() => last && recrawl.mutate(last)} data-testid="kb-recrawl">
                 Re-crawl
+              </Button>
+              <Button variant="secondary" onClick={() => setEditing(true)} data-testid="kb-edit">
+                Edit
               </Button>
               <Button variant="danger" onClick={() => setConfirming(true)} data-testid="kb-delete">
                 Delete
@@ -172,6 +212,7 @@ export function KnowledgeBaseDetailPage() {
         <h2 className="mb-2 font-semibold">Indexed pages</h2>
         <Pages kbId={kbId} />
       </Card>
+      {editing && <EditDialog kb={kb.data} onClose={() => setEditing(false)} />}
       {confirming && (
         <Dialog title={`Delete ${kb.data.name}?`} onClose={() => setConfirming(false)} testId="kb-delete-dialog">
           <p className="mb-3 text-sm">This removes the knowledge base, its indexed pages and chunks, and stops its running crawls. It cannot be undone.</p>
