@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -187,22 +188,24 @@ class GatewayClient:
         scheme = "wss" if parts.scheme == "https" else "ws"
         return urlunsplit((scheme, parts.netloc, parts.path + "/ws/events", "", ""))
 
-    def open_events(self) -> ClientConnection:
+    @contextmanager
+    def events(self) -> Iterator[ClientConnection]:
         """The events socket, authenticated by its first frame, after the server's ``ready``."""
         try:
-            socket = connect(self.events_url(), open_timeout=10)
-        except (WebSocketException, OSError, TimeoutError) as exc:
-            raise CliError(f"cannot open the events stream {self.events_url()}: {exc}") from exc
-        auth: dict[str, str] = {"type": "auth"}
-        if self.api_key:
-            auth["api_key"] = self.api_key
-        else:
-            auth["token"] = self.access_token()
-        socket.send(json.dumps(auth))
-        while True:
-            frame = json.loads(socket.recv(timeout=10))
-            if frame.get("type") == "ready":
-                return socket
-            if frame.get("type") == "error":
-                socket.close()
-                raise CliError(f"events refused: {frame.get('message', frame.get('code'))}")
+            with connect(self.events_url(), open_timeout=10) as socket:
+                auth: dict[str, str] = {"type": "auth"}
+                if self.api_key:
+                    auth["api_key"] = self.api_key
+                else:
+                    auth["token"] = self.access_token()
+                socket.send(json.dumps(auth))
+                while True:
+                    frame = json.loads(socket.recv(timeout=10))
+                    if frame.get("type") == "ready":
+                        break
+                    if frame.get("type") == "error":
+                        message = frame.get("message", frame.get("code"))
+                        raise CliError(f"events refused: {message}")
+                yield socket
+        except (WebSocketException, OSError) as exc:
+            raise CliError(f"events stream {self.events_url()} failed: {exc}") from exc

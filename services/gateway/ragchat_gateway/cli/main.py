@@ -25,7 +25,6 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from websockets.exceptions import WebSocketException
 
 from ragchat_gateway.cli.client import CliError, GatewayClient
 from ragchat_gateway.cli.credentials import CredentialStore
@@ -288,25 +287,22 @@ def _watch(client: GatewayClient, crawl_id: str) -> None:
         TimeElapsedColumn(),
         TextColumn("{task.fields[url]}", style="dim"),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    with (
+        Progress(*columns, console=console, transient=False) as progress,
+        client.events() as socket,
+    ):
         bar = CrawlBar(progress, crawl_id)
-        socket = client.open_events()
-        try:
-            # Read after subscribing, so no event between the two is missed.
-            crawl = client.request("GET", f"/crawls/{crawl_id}")
-            counters: dict[str, Any] = {**crawl["progress"], "state": crawl["state"]}
-            bar.update(counters)
-            while bar.state not in FINISHED_STATES:
-                frame = json.loads(socket.recv(timeout=60))
-                if frame.get("type") == "ping":
-                    socket.send(json.dumps({"type": "pong"}))
-                elif frame.get("type") == "crawl.progress" and frame.get("crawl_id") == crawl_id:
-                    counters = frame
-                    bar.update(counters)
-        except (WebSocketException, TimeoutError) as exc:
-            raise CliError(f"events stream ended: {exc}") from exc
-        finally:
-            socket.close()
+        # Read after subscribing, so no event between the two is missed.
+        crawl = client.request("GET", f"/crawls/{crawl_id}")
+        counters: dict[str, Any] = {**crawl["progress"], "state": crawl["state"]}
+        bar.update(counters)
+        while bar.state not in FINISHED_STATES:
+            frame = json.loads(socket.recv(timeout=60))
+            if frame.get("type") == "ping":
+                socket.send(json.dumps({"type": "pong"}))
+            elif frame.get("type") == "crawl.progress" and frame.get("crawl_id") == crawl_id:
+                counters = frame
+                bar.update(counters)
     console.print(
         f"Crawl {crawl_id} {counters['state']}: {counters.get('fetched', 0)} fetched, "
         f"{counters.get('failed', 0)} failed, {counters.get('skipped', 0)} skipped"
