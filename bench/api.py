@@ -7,7 +7,8 @@ and a summary, no retrieval or model), so what is measured is the gateway itself
 raised out of the way (their Redis round trip is still paid on every request). Then:
 
 1. REST: three representative endpoints, each at a steady ``--rate`` requests per second (open
-   loop: requests start on schedule whether or not earlier ones finished) for ``--seconds``:
+   loop: requests start on schedule whether or not earlier ones finished, up to 100 in flight;
+   a slot that finds 100 still running is shed and counted as an error) for ``--seconds``:
    ``GET /api/v1/auth/me`` (token check through AuthService), ``GET /api/v1/knowledge-bases``
    (PostgreSQL plus the retriever's stats) and ``GET /api/v1/conversations`` (ChatService).
 2. Added latency: ``--turns`` chat turns one at a time straight to ChatService over gRPC, then the
@@ -59,6 +60,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # A request slower than this counts as an error (an overloaded gateway would otherwise stretch
 # the run by its whole backlog).
 REQUEST_TIMEOUT_S = 10.0
+# Requests in flight at most; a slot that finds this many still running is shed.
+MAX_IN_FLIGHT = 100
 ENDPOINTS = ("/api/v1/auth/me", "/api/v1/knowledge-bases", "/api/v1/conversations")
 
 
@@ -83,6 +86,8 @@ class Endpoint:
     path: str
     latencies_ms: list[float] = field(default_factory=list)
     errors: int = 0
+    # Of the errors, requests not sent because MAX_IN_FLIGHT were still running.
+    shed: int = 0
     seconds: float = 0.0
     # CPU time per successful request, by process (independent of how busy the machine is).
     cpu_ms: dict[str, float] = field(default_factory=dict)
@@ -141,6 +146,12 @@ async def steady(client: httpx.AsyncClient, path: str, rate: int, seconds: float
         delay = begin + n / rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        if sum(not t.done() for t in tasks) >= MAX_IN_FLIGHT:
+            # The gateway is not keeping up: the request is not sent and counts as an error
+            # (sending it would only grow a backlog that spills into the next phase).
+            result.errors += 1
+            result.shed += 1
+            continue
         tasks.append(asyncio.create_task(one()))
     await asyncio.gather(*tasks)
     result.seconds = time.perf_counter() - begin
@@ -365,7 +376,7 @@ async def measure(
             row(
                 f"GET {e.path}",
                 e.latencies_ms,
-                f"{len(e.latencies_ms) / e.seconds:.0f}/s, {e.errors} errors; "
+                f"{len(e.latencies_ms) / e.seconds:.0f}/s, {e.errors} errors ({e.shed} shed); "
                 f"CPU ms/request: {cpu}",
             )
         )
