@@ -225,6 +225,7 @@ async def capacity(url: str, token: str, kb_id: str, sessions: int) -> tuple[int
                 return None
 
     sockets = [s for s in await asyncio.gather(*(opened() for _ in range(sessions))) if s]
+    print(f"  {len(sockets)} sessions open and authenticated; asking on all", flush=True)
     turns = Turns()
 
     async def ask(socket: ClientConnection) -> bool:
