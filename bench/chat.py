@@ -56,13 +56,20 @@ class Round:
     concurrency: int
     results: list[TurnResult] = field(default_factory=list)
     seconds: float = 0.0
+    unfinished: int = 0
 
 
 async def one_round(
-    stub: chat_pb2_grpc.ChatServiceStub, provider: str, concurrency: int, questions: Sequence[str]
+    stub: chat_pb2_grpc.ChatServiceStub,
+    provider: str,
+    concurrency: int,
+    questions: Sequence[str],
+    budget_s: float,
 ) -> Round:
     """``concurrency`` conversations at once; each asks its share of ``questions`` in turn, in a
-    conversation of its own (so every turn retrieves: no history, no cache)."""
+    conversation of its own (so every turn retrieves: no history, no cache). Turns still running
+    after ``budget_s`` are cancelled and counted as unfinished, so a slow provider cannot hold
+    the benchmark for long."""
     result = Round(provider, concurrency)
 
     async def conversation(offset: int) -> None:
@@ -71,8 +78,13 @@ async def one_round(
             result.results.append(turn)
 
     started = time.perf_counter()
-    await asyncio.gather(*(conversation(n) for n in range(concurrency)))
+    tasks = [asyncio.create_task(conversation(n)) for n in range(concurrency)]
+    _, pending = await asyncio.wait(tasks, timeout=budget_s)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
     result.seconds = time.perf_counter() - started
+    result.unfinished = len(questions) - len(result.results)
     return result
 
 
@@ -88,10 +100,15 @@ async def provider_rounds(
     provider: str,
     pool: Sequence[str],
     per_round: int,
+    budget_s: float,
     workdir: Path,
 ) -> list[Round]:
     """A chat process with ``provider``, measured at each concurrency after one warm-up turn."""
-    env = {"CHAT_PROVIDER": provider, "CHAT_RETRIEVER_TARGET": retriever_target}
+    env = {
+        "CHAT_PROVIDER": provider,
+        "CHAT_RETRIEVER_TARGET": retriever_target,
+        "CHAT_LOCAL_MAX_TOKENS": "80",
+    }
     async with (
         running_stack(infra, uuid4().hex[:10], workdir, env={"chat": env}, only=("chat",)) as chat,
         grpc.aio.insecure_channel(chat.grpc_target("chat")) as channel,
@@ -102,7 +119,7 @@ async def provider_rounds(
         for concurrency in CONCURRENCY:
             questions = questions_for(concurrency, pool, per_round)
             print(f"  {provider}: {concurrency} at once, {len(questions)} turns", flush=True)
-            rounds.append(await one_round(stub, provider, concurrency, questions))
+            rounds.append(await one_round(stub, provider, concurrency, questions, budget_s))
         return rounds
 
 
@@ -115,7 +132,7 @@ def report(rounds: Sequence[Round]) -> None:
     """The table, then the BENCH line."""
     print(
         f"\n{'provider':<11}{'conc':>5}{'turns':>6}{'ttft p50/p95':>15}{'total p50/p95':>16}"
-        f"{'pre-provider p50/p95':>22}{'turns/s':>9}"
+        f"{'pre-provider p50/p95':>22}{'turns/s':>9}{'unfinished':>11}"
     )
     for r in rounds:
         print(
@@ -123,7 +140,7 @@ def report(rounds: Sequence[Round]) -> None:
             f"{triple([t.first_token_ms for t in r.results]):>15}"
             f"{triple([t.total_ms for t in r.results]):>16}"
             f"{triple([t.server_retrieval_ms for t in r.results]):>22}"
-            f"{len(r.results) / r.seconds:>9.1f}"
+            f"{len(r.results) / r.seconds:>9.1f}{r.unfinished:>11}"
         )
     single = [t.server_retrieval_ms for r in rounds if r.concurrency == 1 for t in r.results]
     local = [
@@ -154,7 +171,13 @@ async def run(args: argparse.Namespace) -> None:
     ) as stack:
         for provider in providers_to_run(args.providers):
             rounds += await provider_rounds(
-                infra, stack.grpc_target("retriever"), provider, pool, args.questions, workdir
+                infra,
+                stack.grpc_target("retriever"),
+                provider,
+                pool,
+                args.questions,
+                args.round_budget_s,
+                workdir,
             )
     report(rounds)
 
@@ -167,6 +190,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--questions", type=int, default=12, help="turns per round (at least the concurrency)"
+    )
+    parser.add_argument(
+        "--round-budget-s",
+        type=float,
+        default=60.0,
+        help="turns still running this long after a round began are cancelled (unfinished)",
     )
     asyncio.run(run(parser.parse_args()))
 
