@@ -48,6 +48,7 @@ UI_MS = 30_000
 
 QUESTION = "How many days do I have to send a widget back?"
 RETURNS_PATH = "/moved.html"  # /old-page redirects there; it is the one page about returns
+FOLLOW_UP = "Does the widget warranty last two years?"
 REFUSED_TEXT = "This chat is not available on this website."
 
 
@@ -121,6 +122,17 @@ async def sign_in(page: Page, stack: IngestionPipeline, shot: str | None = None)
         await screenshot(page, shot)
     await page.get_by_test_id("signin-submit").click()
     await expect(page.get_by_test_id("signout")).to_be_visible()
+
+
+async def widget_conversation_id(page: Page) -> str | None:
+    """The conversation id the widget keeps in this tab's sessionStorage."""
+    stored: str | None = await page.evaluate(
+        """() => {
+            const key = Object.keys(sessionStorage).find((k) => k.startsWith("ragchat-widget:"));
+            return key ? JSON.parse(sessionStorage.getItem(key)).conversationId : null;
+        }"""
+    )
+    return stored
 
 
 def as_int(text: str | None) -> int:
@@ -257,6 +269,21 @@ async def test_staff_crawl_ask_rate_and_embed_the_widget(
     hrefs = [await a.get_attribute("href") for a in await sources.get_by_role("link").all()]
     assert site.url(RETURNS_PATH) in hrefs, hrefs
     await screenshot(page, "13-widget-answer-on-allowed-origin")
+    # A follow-up, even after the visitor moves to another page of the site, continues the same
+    # conversation: the widget keeps its id in sessionStorage and the gateway accepts it.
+    first_id = await widget_conversation_id(page)
+    assert first_id, "the widget kept the conversation id"
+    await page.reload()
+    await page.get_by_role("button", name="Open support chat").click()
+    await expect(page.locator("#ragchat-widget .message.assistant")).to_have_count(1)
+    await page.get_by_label("Your question").fill(FOLLOW_UP)
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#ragchat-widget .message.assistant")).to_have_count(2)
+    await expect(page.get_by_role("log", name="Conversation")).to_have_attribute(
+        "aria-busy", "false", timeout=ANSWER_MS
+    )
+    assert await widget_conversation_id(page) == first_id
+    await screenshot(page, "14-widget-follow-up-after-reload")
     await page.keyboard.press("Escape")
     await expect(page.get_by_role("dialog")).to_be_hidden()
     await expect(bubble).to_be_focused()
@@ -271,7 +298,7 @@ async def test_staff_crawl_ask_rate_and_embed_the_widget(
     await expect(page.locator("#ragchat-widget .message.assistant.error")).to_have_text(
         REFUSED_TEXT
     )
-    await screenshot(page, "14-widget-refused-on-other-origin")
+    await screenshot(page, "15-widget-refused-on-other-origin")
     await context.close()
     # The refusal is the gateway's (403), not only the widget's reading of it.
     async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=30) as client:
@@ -301,10 +328,10 @@ async def test_chat_reads_well_at_phone_width_in_dark_mode(
     await expect(page.get_by_test_id("nav-analytics")).to_be_hidden()
     await page.get_by_test_id("nav-menu-toggle").click()
     await expect(page.get_by_test_id("nav-analytics")).to_be_visible()
-    await screenshot(page, "15-phone-dark-menu")
+    await screenshot(page, "16-phone-dark-menu")
     await page.goto(f"{stack.gateway_url}/chat")
     await expect(page.get_by_test_id("chat-input")).to_be_visible()
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the chat screen scrolls sideways at phone width ({width} px)"
-    await screenshot(page, "16-phone-dark-chat")
+    await screenshot(page, "17-phone-dark-chat")
     await context.close()
