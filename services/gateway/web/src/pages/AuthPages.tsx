@@ -91,7 +91,7 @@ export function RegisterPage() {
       <form onSubmit={onSubmit} className="space-y-4" aria-label="Register">
         <TextField label="Organisation name" required value={organization} onChange={(e) => setOrganization(e.target.value)} data-testid="register-org" />
         <TextField label="Email" type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} data-testid="register-email" />
-        <TextField label="Password" type="password" autoComplete="new-password" required minLength={8} value={password} onChange={(e) => setPassword(e.target.value)} data-testid="register-password" hint="At least 8 characters." />
+        <TextField label="Password" type="password" autoComplete="new-password" required minLength={10} maxLength={256} value={password} onChange={(e) => setPassword(e.target.value)} data-testid="register-password" hint="10 to 256 characters." />
         <ErrorBox error={error} />
         <Button type="submit" disabled={busy} className="w-full" data-testid="register-submit">
           {busy ? "Creating…" : "Create organisation"}
@@ -124,7 +124,7 @@ export function AcceptInvitationPage() {
         </p>
       ) : (
         <form onSubmit={onSubmit} className="space-y-4" aria-label="Accept invitation">
-          <TextField label="Choose a password" type="password" autoComplete="new-password" required minLength={8} value={password} onChange={(e) => setPassword(e.target.value)} data-testid="invite-password" hint="At least 8 characters." />
+          <TextField label="Choose a password" type="password" autoComplete="new-password" required minLength={10} maxLength={256} value={password} onChange={(e) => setPassword(e.target.value)} data-testid="invite-password" hint="10 to 256 characters." />
           <ErrorBox error={error} />
           <Button type="submit" disabled={busy} className="w-full" data-testid="invite-submit">
             {busy ? "Joining…" : "Join"}
