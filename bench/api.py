@@ -41,6 +41,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 import grpc
@@ -53,6 +54,7 @@ from ragchat_common.settings import (
     RedisSettings,
 )
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.harness.pipeline import Infrastructure, running_stack
 
@@ -177,36 +179,68 @@ async def direct_turns(
     return turns
 
 
-async def ws_turn(socket: ClientConnection, kb_id: str, turns: Turns) -> bool:
-    """One ask on an open socket, timed to its first token and its summary."""
-    started = time.perf_counter()
-    first = 0.0
-    await socket.send(json.dumps({"type": "ask", "message": "hi", "kb_ids": [kb_id]}))
-    while True:
-        frame = json.loads(await socket.recv())
-        kind = frame["type"]
-        if kind == "ping":
-            await socket.send(json.dumps({"type": "pong"}))
-        elif kind == "token" and not first:
-            first = time.perf_counter()
-        elif kind == "summary":
-            turns.first_token_ms.append((first - started) * 1000)
-            turns.total_ms.append((time.perf_counter() - started) * 1000)
-            return True
-        elif kind == "error":
-            turns.errors.append(str(frame.get("code")))
-            return False
+@dataclass
+class Session:
+    """An authenticated chat socket whose reader answers heartbeats all the time (an idle
+    session that left pings unanswered would be closed by the gateway) and queues the rest."""
+
+    socket: ClientConnection
+    frames: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    reader: asyncio.Task[None] | None = None
+    closed_code: int | None = None
+
+    def start(self) -> None:
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for message in self.socket:
+                frame = json.loads(message)
+                if frame.get("type") == "ping":
+                    await self.socket.send(json.dumps({"type": "pong"}))
+                else:
+                    self.frames.put_nowait(frame)
+        except ConnectionClosed as closed:
+            self.closed_code = closed.rcvd.code if closed.rcvd else None
+        finally:
+            # Wakes a turn waiting for frames that will not come.
+            self.frames.put_nowait({"type": "closed", "code": self.closed_code})
+
+    async def close(self) -> None:
+        await self.socket.close()
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)
+
+    async def turn(self, kb_id: str, turns: Turns) -> bool:
+        """One ask, timed to its first token and its summary."""
+        started = time.perf_counter()
+        first = 0.0
+        await self.socket.send(json.dumps({"type": "ask", "message": "hi", "kb_ids": [kb_id]}))
+        while True:
+            frame = await self.frames.get()
+            kind = frame["type"]
+            if kind == "token" and not first:
+                first = time.perf_counter()
+            elif kind == "summary":
+                turns.first_token_ms.append((first - started) * 1000)
+                turns.total_ms.append((time.perf_counter() - started) * 1000)
+                return True
+            elif kind in ("error", "closed"):
+                turns.errors.append(f"{kind}:{frame.get('code')}")
+                return False
 
 
-async def open_session(url: str, token: str) -> ClientConnection:
+async def open_session(url: str, token: str) -> Session:
     """A WebSocket authenticated by its first frame and told ``ready``."""
-    socket = await connect(url, open_timeout=60, ping_interval=None, max_queue=None)
+    socket = await connect(url, open_timeout=120, ping_interval=None, max_queue=None)
     await socket.send(json.dumps({"type": "auth", "token": token}))
-    frame = json.loads(await asyncio.wait_for(socket.recv(), 60))
+    frame = json.loads(await asyncio.wait_for(socket.recv(), 120))
     if frame.get("type") != "ready":
         await socket.close()
         raise ConnectionError(f"not ready: {frame}")
-    return socket
+    session = Session(socket)
+    session.start()
+    return session
 
 
 async def capacity(url: str, token: str, kb_id: str, sessions: int) -> tuple[int, int, Turns]:
@@ -216,7 +250,7 @@ async def capacity(url: str, token: str, kb_id: str, sessions: int) -> tuple[int
     """
     gate = asyncio.Semaphore(100)
 
-    async def opened() -> ClientConnection | None:
+    async def opened() -> Session | None:
         async with gate:
             try:
                 return await open_session(url, token)
@@ -224,20 +258,21 @@ async def capacity(url: str, token: str, kb_id: str, sessions: int) -> tuple[int
                 # Any failed handshake or refusal is a session the gateway did not hold.
                 return None
 
-    sockets = [s for s in await asyncio.gather(*(opened() for _ in range(sessions))) if s]
-    print(f"  {len(sockets)} sessions open and authenticated; asking on all", flush=True)
+    held = [s for s in await asyncio.gather(*(opened() for _ in range(sessions))) if s]
+    print(f"  {len(held)} sessions open and authenticated; asking on all", flush=True)
     turns = Turns()
 
-    async def ask(socket: ClientConnection) -> bool:
+    async def ask(session: Session) -> bool:
         try:
-            return await asyncio.wait_for(ws_turn(socket, kb_id, turns), 300)
+            return await asyncio.wait_for(session.turn(kb_id, turns), 300)
         except Exception:
             # A dropped socket or a turn that did not end in time is a failed session.
+            turns.errors.append("timeout-or-dropped")
             return False
 
-    done = await asyncio.gather(*(ask(s) for s in sockets))
-    await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
-    return len(sockets), sum(done), turns
+    done = await asyncio.gather(*(ask(s) for s in held))
+    await asyncio.gather(*(s.close() for s in held), return_exceptions=True)
+    return len(held), sum(done), turns
 
 
 def start_scripted_chat(port: int, workdir: Path) -> subprocess.Popen[bytes]:
@@ -358,12 +393,12 @@ async def measure(
     direct = await direct_turns(chat_target, principal, kb_id, args.turns)
     ws_url = base.replace("http://", "ws://") + "/ws/chat"
     via = Turns()
-    socket = await open_session(ws_url, token)
+    session = await open_session(ws_url, token)
     try:
         for _ in range(args.turns):
-            await ws_turn(socket, kb_id, via)
+            await session.turn(kb_id, via)
     finally:
-        await socket.close()
+        await session.close()
 
     print(f"{args.sessions} WebSocket sessions, one ask each, all at once ...", flush=True)
     started = time.perf_counter()

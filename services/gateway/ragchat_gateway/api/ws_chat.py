@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import grpc
 from fastapi import APIRouter, WebSocket
@@ -72,7 +72,8 @@ class ChatSocket:
     principal: principal_pb2.Principal
     sender: SocketSender
     turn: asyncio.Task[None] | None = None
-    stopped: bool = field(default=False)
+    # True from an accepted ask until its last frame is sent.
+    running: bool = False
 
     async def error(self, code: str, message: str) -> None:
         """Send an ``error`` frame."""
@@ -80,7 +81,7 @@ class ChatSocket:
 
     async def ask(self, frame: Frame) -> None:
         """Start a turn for an ``ask`` frame, unless one is running or the ask is refused."""
-        if self.turn is not None and not self.turn.done():
+        if self.running:
             await self.error("busy", "a turn is running; send stop first")
             return
         try:
@@ -101,15 +102,23 @@ class ChatSocket:
             failed = api_error_from_grpc(exc)
             await self.error(failed.code, failed.message)
             return
+        self.running = True
         self.turn = asyncio.create_task(self._stream(request), name="ws-chat-turn")
 
     async def _stream(self, request: chat_pb2.ConverseRequest) -> None:
-        async for relayed in chat_relay(self.context).stream(request):
-            await self.sender.send({"type": relayed.kind, **relayed.data})
+        try:
+            async for relayed in chat_relay(self.context).stream(request):
+                if relayed.kind in ("summary", "error"):
+                    # The client may ask again as soon as it reads the last frame, before this
+                    # task has wound down.
+                    self.running = False
+                await self.sender.send({"type": relayed.kind, **relayed.data})
+        finally:
+            self.running = False
 
     async def stop(self) -> None:
         """Cancel the running turn (and with it the gRPC stream)."""
-        if self.turn is None or self.turn.done():
+        if not self.running or self.turn is None:
             return
         self.turn.cancel()
         with contextlib.suppress(asyncio.CancelledError):
