@@ -40,6 +40,7 @@ from ragchat.v1 import (
 from ragchat_common.logs import get_logger
 from ragchat_common.rpc import GrpcPeer
 from redis.asyncio import Redis
+from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -484,22 +485,28 @@ def require_kb(action: str) -> Callable[..., Awaitable[Principal]]:
     return dependency
 
 
-async def readable_kb_ids(context: GatewayContext, principal: Principal) -> list[str]:
-    """Explicit ids of the tenant's knowledge bases the principal may read.
+def readable_filter(principal: Principal) -> list[ColumnElement[bool]]:
+    """Conditions on ``KnowledgeBase`` rows the principal may read (of its tenant only).
 
-    Owners and admins (``all_kbs``) get every knowledge base of their tenant; others get their
+    Owners and admins (``all_kbs``) read every knowledge base of their tenant; others their
     grants (or a key's kb ids) that still exist in the tenant.
     """
+    conditions = [col(KnowledgeBase.tenant_id) == uuid.UUID(principal.tenant_id)]
+    if not principal.all_kbs:
+        conditions.append(col(KnowledgeBase.id).in_(_uuids(principal.readable_kb_ids)))
+    return conditions
+
+
+async def readable_kb_ids(context: GatewayContext, principal: Principal) -> list[str]:
+    """Explicit ids of the tenant's knowledge bases the principal may read, oldest first."""
+    if not principal.all_kbs and not principal.readable_kb_ids:
+        return []
     async with context.sessions() as session:
-        query = select(KnowledgeBase.id).where(
-            col(KnowledgeBase.tenant_id) == uuid.UUID(principal.tenant_id)
+        rows = await session.execute(
+            select(KnowledgeBase.id)
+            .where(*readable_filter(principal))
+            .order_by(col(KnowledgeBase.created_at))
         )
-        if not principal.all_kbs:
-            wanted = _uuids(principal.readable_kb_ids)
-            if not wanted:
-                return []
-            query = query.where(col(KnowledgeBase.id).in_(wanted))
-        rows = await session.execute(query.order_by(col(KnowledgeBase.created_at)))
         return [str(kb_id) for kb_id in rows.scalars()]
 
 

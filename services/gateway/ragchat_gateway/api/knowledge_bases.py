@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -23,7 +24,7 @@ from ragchat_gateway.api.deps import (
     PlainText,
     Principal,
     error_responses,
-    readable_kb_ids,
+    readable_filter,
     record_audit,
     require,
     require_kb,
@@ -141,8 +142,10 @@ async def _index_stats(
 
 async def _with_stats(context: GatewayContext, kbs: list[KnowledgeBase]) -> list[KnowledgeBaseOut]:
     ids = [kb.id for kb in kbs]
-    index = await _index_stats(context, ids)
-    crawls = await last_crawls(context.sessions, ids)
+    # The index and the crawl table are asked at the same time.
+    index, crawls = await asyncio.gather(
+        _index_stats(context, ids), last_crawls(context.sessions, ids)
+    )
     out = []
     for kb in kbs:
         stat = index.get(str(kb.id)) if index is not None else None
@@ -207,13 +210,10 @@ async def list_knowledge_bases(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> KnowledgeBaseList:
     """Knowledge bases the caller may use (all of the tenant's for owners and admins)."""
-    ids = [uuid.UUID(k) for k in await readable_kb_ids(context, principal)]
-    if not ids:
-        return KnowledgeBaseList(items=[])
     async with context.sessions() as session:
         rows = await session.execute(
             select(KnowledgeBase)
-            .where(col(KnowledgeBase.id).in_(ids))
+            .where(*readable_filter(principal))
             .order_by(col(KnowledgeBase.name))
             .limit(limit)
             .offset(offset)
