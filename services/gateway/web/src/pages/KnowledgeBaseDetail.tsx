@@ -99,6 +99,9 @@ export function KnowledgeBaseDetailPage() {
   const crawls = useQuery({
     queryKey: keys.crawls(kbId),
     queryFn: async () => listFrom<Crawl>(await api<unknown>(`/knowledge-bases/${kbId}/crawls`), "crawls"),
+    // While a crawl runs, its row (and the stats) move on their own.
+    refetchInterval: (query) =>
+      query.state.data?.some((c) => !["done", "failed", "cancelled"].includes(c.progress?.state ?? c.state)) ? 5000 : false,
   });
 
   const recrawl = useMutation({
