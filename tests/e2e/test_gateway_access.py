@@ -37,7 +37,8 @@ from ragchat_common.settings import (
 
 from tests.harness.pipeline import Infrastructure, IngestionPipeline, running_stack, wait_for
 
-pytestmark = pytest.mark.e2e
+# The module's stack starts inside the first test's setup: minutes on a busy machine.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROLES = ("owner", "admin", "editor", "agent", "viewer")
 KEYS = ("read", "ingest", "chat")
