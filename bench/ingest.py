@@ -8,7 +8,8 @@ against the running Kafka, OpenSearch, PostgreSQL and Redis, with the site serve
   (all of the site with ``--full``), from submission to the crawl's final progress event; with
   the CPU time per page of the scraper (its parser processes included) and of the site's server,
   which, unlike the rate, does not depend on what else the machine is running
-  (``--crawl-only`` stops there);
+  (``--crawl-only`` stops there; ``--static`` renders no page: python3-doc's genindex.html and
+  search.html look script-driven, and on a busy machine their rendering sets the crawl's end);
 - chunks/s embedded: chunks published by the embedder over the time from the first
   ``page.parsed`` message to the last ``chunk.embedded`` message;
 - chunks/s indexed: chunks in the index over the time from the first ``chunk.embedded`` message
@@ -27,7 +28,8 @@ against the running Kafka, OpenSearch, PostgreSQL and Redis, with the site serve
 The last line is ``BENCH ingest e2e_pages_per_min=<n> ceiling_ratio=<r> crawl_pages_per_s=<n>``,
 where ceiling_ratio is the end-to-end chunks/s divided by the raw encode chunks/s.
 
-    .venv/bin/python -m bench.ingest [--pages 150] [--full] [--batch-pages N] [--crawl-only]
+    .venv/bin/python -m bench.ingest [--pages 150] [--full] [--batch-pages N]
+    .venv/bin/python -m bench.ingest --crawl-only [--static] [--pages N]
 """
 
 from __future__ import annotations
@@ -150,12 +152,19 @@ class CrawlRun:
 
 
 async def crawl_alone(
-    infra: Infrastructure, docs: StaticDirectorySite, workdir: Path, max_pages: int
+    infra: Infrastructure,
+    docs: StaticDirectorySite,
+    workdir: Path,
+    max_pages: int,
+    static: bool = False,
 ) -> CrawlRun:
     """Pages fetched and seconds from submission to the end, with only the scraper running, and
     the CPU time the scraper (its parser processes included) and the site's server spent."""
     assert docs.process is not None
-    async with running_pipeline(infra, uuid4().hex[:10], workdir, only=("scraper",)) as scraper:
+    scraper_env = {"SCRAPER_RENDER_JS_AUTO": "false"} if static else {}
+    async with running_pipeline(
+        infra, uuid4().hex[:10], workdir, scraper_env=scraper_env, only=("scraper",)
+    ) as scraper:
         event = request(*whole_site(docs, max_pages))
         scraper_pid = scraper.services["scraper"].pid
         scraper_cpu, site_cpu = cpu_seconds(scraper_pid), cpu_seconds(docs.process.pid)
@@ -266,10 +275,11 @@ async def bench(args: argparse.Namespace) -> None:
     await docs.start()
     try:
         max_pages = 5000 if args.full else args.pages
-        crawl = await crawl_alone(infra, docs, workdir, max_pages)
+        crawl = await crawl_alone(infra, docs, workdir, max_pages, args.static)
         crawled, crawl_s, scraper_rss = crawl.pages, crawl.seconds, crawl.peak_rss_mb
         if args.crawl_only:
-            print(f"python3-doc; crawl only; {os.cpu_count()} CPUs; logs in {workdir}")
+            rendering = "no JS rendering" if args.static else "JS rendering when script-driven"
+            print(f"python3-doc; crawl only, {rendering}; {os.cpu_count()} CPUs; logs in {workdir}")
             for name, value in crawl_rows(crawl):
                 print(f"{name:<56} {value:>34}")
             print(f"BENCH ingest-crawl crawl_pages_per_s={crawled / crawl_s:.1f}")
@@ -320,6 +330,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--crawl-only", action="store_true", help="only the scraper-alone crawl (no e2e run)"
+    )
+    parser.add_argument(
+        "--static",
+        action="store_true",
+        help="crawl alone without rendering the pages that look script-driven (static pages only)",
     )
     asyncio.run(bench(parser.parse_args()))
 
