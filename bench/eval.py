@@ -97,7 +97,7 @@ MODES: dict[str, retriever_pb2.SearchMode] = {
     "hybrid": retriever_pb2.SEARCH_MODE_HYBRID,
 }
 BUILD_WITHIN_S = 1800.0
-TURN_TIMEOUT_S = 120.0
+TURN_TIMEOUT_S = 300.0
 
 
 # -- the question set ------------------------------------------------------------------------
@@ -399,6 +399,7 @@ class ProviderScores:
     first_token_ms: list[float] = field(default_factory=list)
     total_ms: list[float] = field(default_factory=list)
     samples: list[tuple[str, str]] = field(default_factory=list)
+    failed: int = 0
 
     @property
     def decline(self) -> float:
@@ -479,7 +480,12 @@ async def measure_answers(
         for conversation in conversations:
             conversation_id = ""
             for turn in conversation.turns:
-                result, conversation_id = await converse(stub, conversation_id, turn.question)
+                try:
+                    result, conversation_id = await converse(stub, conversation_id, turn.question)
+                except grpc.aio.AioRpcError as exc:
+                    print(f"  {name}: {turn.question!r} failed: {exc.code().name}", flush=True)
+                    scores.failed += 1
+                    continue
                 scores.first_token_ms.append(result.first_token_ms)
                 scores.total_ms.append(result.total_ms)
                 if len(scores.samples) < 3 and turn.relevant:
@@ -628,12 +634,12 @@ def report(
     if answers:
         print("\nanswers through ChatService.Converse, one conversation at a time")
         print(
-            f"{'provider':<11}{'turns':>6}{'decline':>8}{'answered':>9}{'cit.prec':>9}{'cited':>6}"
+            f"{'provider':<11}{'turns':>6}{'failed':>7}{'decline':>8}{'answered':>9}{'cit.prec':>9}{'cited':>6}"
             f"{'ttft p50':>9}{'ttft p95':>9}{'total p50':>10}{'total p95':>10}"
         )
         for a in answers:
             print(
-                f"{a.name:<11}{len(a.total_ms):>6}{a.decline:>8.3f}{a.answered:>9.3f}{a.citation_precision:>9.3f}"
+                f"{a.name:<11}{len(a.total_ms):>6}{a.failed:>7}{a.decline:>8.3f}{a.answered:>9.3f}{a.citation_precision:>9.3f}"
                 f"{a.cited:>6}{percentile(a.first_token_ms, 50):>9.0f}"
                 f"{percentile(a.first_token_ms, 95):>9.0f}{percentile(a.total_ms, 50):>10.0f}"
                 f"{percentile(a.total_ms, 95):>10.0f}"
