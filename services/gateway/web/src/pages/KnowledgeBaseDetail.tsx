@@ -13,6 +13,7 @@ import { useSession } from "../store/session";
 import { lastCrawlText } from "./KnowledgeBases";
 
 const PAGE_SIZE = 50;
+const FINISHED = ["done", "failed", "cancelled"];
 
 function EditDialog({ kb, onClose }: { kb: KnowledgeBase; onClose: () => void }) {
   const queryClient = useQueryClient();
@@ -95,13 +96,20 @@ export function KnowledgeBaseDetailPage() {
   const [editing, setEditing] = useState(false);
   const [confirmName, setConfirmName] = useState("");
 
-  const kb = useQuery({ queryKey: keys.knowledgeBase(kbId), queryFn: () => api<KnowledgeBase>(`/knowledge-bases/${kbId}`) });
   const crawls = useQuery({
     queryKey: keys.crawls(kbId),
     queryFn: async () => listFrom<Crawl>(await api<unknown>(`/knowledge-bases/${kbId}/crawls`), "crawls"),
     // While a crawl runs, its row (and the stats) move on their own.
     refetchInterval: (query) =>
-      query.state.data?.some((c) => !["done", "failed", "cancelled"].includes(c.progress?.state ?? c.state)) ? 5000 : false,
+      query.state.data?.some((c) => !FINISHED.includes(c.progress?.state ?? c.state)) ? 5000 : false,
+  });
+
+  const crawling = !!crawls.data?.some((c) => !FINISHED.includes(c.progress?.state ?? c.state));
+  // Pages and chunks grow while a crawl runs (and for a while after, as the index fills).
+  const kb = useQuery({
+    queryKey: keys.knowledgeBase(kbId),
+    queryFn: () => api<KnowledgeBase>(`/knowledge-bases/${kbId}`),
+    refetchInterval: crawling ? 5000 : false,
   });
 
   const recrawl = useMutation({
