@@ -792,3 +792,28 @@ async def test_responses_carry_ids_and_security_headers(world: World) -> None:
     )
     assert too_big.status_code == 413
     assert too_big.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_jwks_publishes_the_key_that_signs_access_tokens(world: World) -> None:
+    import jwt
+
+    token = world.headers["viewer"]["Authorization"].removeprefix("Bearer ")
+    kid = jwt.get_unverified_header(token)["kid"]
+    for path in ("/api/v1/auth/jwks", "/.well-known/jwks.json"):
+        response = await world.client.get(path)
+        assert response.status_code == 200
+        keys = {key["kid"]: key for key in response.json()["keys"]}
+        assert kid in keys
+        public = jwt.PyJWK(keys[kid]).key
+        claims = jwt.decode(token, public, algorithms=["EdDSA"], audience="ragchat")
+        assert claims["sub"] == world.user_ids["viewer"]
+
+
+async def test_api_keys_have_no_password_to_change(world: World) -> None:
+    response = await world.call(
+        "read",
+        "POST",
+        "/api/v1/auth/password",
+        {"current_password": "x", "new_password": "y-long-enough-1"},
+    )
+    assert response.status_code == 403
