@@ -275,11 +275,19 @@ async def capacity(url: str, token: str, kb_id: str, sessions: int) -> tuple[int
     return len(held), sum(done), turns
 
 
-def start_scripted_chat(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_scripted_chat(port: int, workdir: Path, tokens: int) -> subprocess.Popen[bytes]:
     """The scripted ChatService as its own process (so it does not share the bench's CPU)."""
     log = (workdir / "scripted-chat.log").open("a")
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.harness.scripted_chat", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "tests.harness.scripted_chat",
+            "--port",
+            str(port),
+            "--tokens",
+            str(tokens),
+        ],
         cwd=ROOT,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -315,7 +323,7 @@ async def run(args: argparse.Namespace) -> None:
     suffix = uuid4().hex[:10]
     chat_port = free_port()
     chat_target = f"127.0.0.1:{chat_port}"
-    chat = start_scripted_chat(chat_port, workdir)
+    chat = start_scripted_chat(chat_port, workdir, args.chat_tokens)
     gateway_env = {
         "GATEWAY_CHAT_TARGET": chat_target,
         "GATEWAY_RATE_LIMIT_KEY_PREFIX": f"ratelimit-bench-{suffix}",
@@ -441,6 +449,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--turns", type=int, default=100)
+    parser.add_argument("--chat-tokens", type=int, default=20, help="tokens per scripted turn")
     asyncio.run(run(parser.parse_args()))
 
 
