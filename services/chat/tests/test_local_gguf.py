@@ -117,7 +117,7 @@ async def test_streams_a_grounded_answer_with_a_citation_and_token_counts(
     pieces: list[str] = []
     usage = Usage()
     async for piece in provider.stream(
-        question("How do I create a virtual environment?", VENV, SETS), usage
+        question("How do I create a virtual environment?", VENV), usage
     ):
         pieces.append(piece)
     text = "".join(pieces)
