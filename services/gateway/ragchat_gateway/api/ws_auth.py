@@ -30,6 +30,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_TIMEOUT = 4408
 CLOSE_RATE_LIMITED = 4429
+# The server failed (logged with the request id).
+CLOSE_INTERNAL = 1011
 
 # Query parameters that would carry a credential; their presence alone closes the socket.
 CREDENTIAL_PARAMS = frozenset({"token", "access_token", "api_key", "apikey", "key", "jwt", "auth"})

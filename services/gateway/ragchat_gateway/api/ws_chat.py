@@ -18,11 +18,13 @@ from dataclasses import dataclass
 import grpc
 from fastapi import APIRouter, WebSocket
 from ragchat.v1 import chat_pb2, principal_pb2
-from starlette.websockets import WebSocketDisconnect
+from ragchat_common.logs import get_logger
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ragchat_gateway.api.chat import chat_relay, prepare_turn
 from ragchat_gateway.api.deps import ApiError, GatewayContext, api_error_from_grpc, context_of
 from ragchat_gateway.api.ws_auth import (
+    CLOSE_INTERNAL,
     CLOSE_TIMEOUT,
     CLOSE_UNAUTHENTICATED,
     Frame,
@@ -36,6 +38,8 @@ from ragchat_gateway.api.ws_auth import (
 )
 from ragchat_gateway.domain.chat_relay import ChatAsk
 from ragchat_gateway.domain.rate_limits import RateLimited
+
+log = get_logger(__name__)
 
 router = APIRouter(tags=["chat"])
 
@@ -169,9 +173,16 @@ async def chat_socket(websocket: WebSocket) -> None:
                 await session.error("invalid_request", f"unknown frame type {kind!r}")
     except SocketClosed as closed:
         await close_with(websocket, closed.code, closed.reason)
-    except (WebSocketDisconnect, RuntimeError):
-        # The peer went away (RuntimeError: receive after the heartbeat closed the socket).
+    except WebSocketDisconnect:
         pass
+    except RuntimeError as exc:
+        # Receiving after the heartbeat closed the socket is expected; anything else is logged.
+        if websocket.application_state is not WebSocketState.DISCONNECTED:
+            log.exception("websocket failed", error=repr(exc))
+            await close_with(websocket, CLOSE_INTERNAL, "internal error")
+    except Exception:
+        log.exception("websocket failed")
+        await close_with(websocket, CLOSE_INTERNAL, "internal error")
     finally:
         if heartbeat_task is not None:
             heartbeat_task.cancel()

@@ -13,7 +13,8 @@ import asyncio
 
 from fastapi import APIRouter, WebSocket
 from ragchat.v1 import principal_pb2
-from starlette.websockets import WebSocketDisconnect
+from ragchat_common.logs import get_logger
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ragchat_gateway.api.deps import (
     ApiError,
@@ -24,6 +25,7 @@ from ragchat_gateway.api.deps import (
 )
 from ragchat_gateway.api.ws_auth import (
     CLOSE_FORBIDDEN,
+    CLOSE_INTERNAL,
     CLOSE_TIMEOUT,
     CLOSE_UNAUTHENTICATED,
     Heartbeat,
@@ -35,6 +37,8 @@ from ragchat_gateway.api.ws_auth import (
     receive_frame,
 )
 from ragchat_gateway.domain.event_relay import EventFilter, EventFrame
+
+log = get_logger(__name__)
 
 router = APIRouter(tags=["events"])
 
@@ -97,8 +101,16 @@ async def events_socket(websocket: WebSocket) -> None:
                     heartbeat.pong()
     except SocketClosed as closed:
         await close_with(websocket, closed.code, closed.reason)
-    except (WebSocketDisconnect, RuntimeError):
+    except WebSocketDisconnect:
         pass
+    except RuntimeError as exc:
+        # Receiving after the heartbeat closed the socket is expected; anything else is logged.
+        if websocket.application_state is not WebSocketState.DISCONNECTED:
+            log.exception("websocket failed", error=repr(exc))
+            await close_with(websocket, CLOSE_INTERNAL, "internal error")
+    except Exception:
+        log.exception("websocket failed")
+        await close_with(websocket, CLOSE_INTERNAL, "internal error")
     finally:
         for task in tasks:
             task.cancel()
