@@ -648,7 +648,9 @@ def report(
             for question, answer in a.samples:
                 print(f"  [{a.name}] {question} -> {' '.join(answer.split())[:160]}")
     hybrid = retrieval["hybrid"]
-    best = max(answers, key=lambda a: a.grounded) if answers else ProviderScores("none")
+    # Only a provider that answered the whole set competes (a sample of a few turns is noise).
+    whole = [a for a in answers if len(a.total_ms) + a.failed == len(tops)] or list(answers)
+    best = max(whole, key=lambda a: a.grounded) if whole else ProviderScores("none")
     if answers:
         print(f"best grounded answers: {best.name}")
     print(
