@@ -73,6 +73,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         rate_limiter=RateLimiter(redis, RateLimitPolicy.of(settings)),
         event_hub=EventHub(redis),
     )
+    runtime.add_resource("rate-limits", start=None, stop=context.rate_limiter.close)
     for wire in WIRINGS:
         wire(runtime, context)
     app = runtime.http_app("ragchat gateway")

@@ -20,9 +20,15 @@ from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import FixedWindowRateLimiter
 from ragchat.v1 import principal_pb2
-from redis.asyncio import Redis
+from ragchat_common.logs import get_logger
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.exceptions import RedisError
 
 from ragchat_gateway.settings import GatewaySettings
+
+log = get_logger(__name__)
+# How long a request waits for one of the limiter's Redis connections.
+POOL_WAIT_S = 5.0
 
 
 class LimitScope(StrEnum):
@@ -85,29 +91,50 @@ class RateLimited(Exception):
 class RateLimiter:
     """Counts requests per scope and identity in Redis and refuses the ones over budget."""
 
-    def __init__(self, redis: Redis, policy: RateLimitPolicy) -> None:
-        # The storage shares the gateway's Redis connection pool (closed with the app), so the
-        # limiter holds no connections of its own; the URL only names the backend.
+    def __init__(self, redis: Redis, policy: RateLimitPolicy, max_connections: int = 64) -> None:
+        # A pool of its own on the gateway's Redis, bounded and blocking: a burst of requests
+        # waits for a connection instead of failing with "too many connections".
+        shared = redis.connection_pool
+        self.pool = BlockingConnectionPool(
+            connection_class=shared.connection_class,
+            max_connections=max_connections,
+            timeout=POOL_WAIT_S,
+            **shared.connection_kwargs,
+        )
         self.storage = RedisStorage(
             "async+redis://",
             implementation="redispy",
             key_prefix=policy.key_prefix,
             # Documented option of the redis-py bridge; the signature types options as scalars.
-            connection_pool=redis.connection_pool,  # type: ignore[arg-type]
+            connection_pool=self.pool,  # type: ignore[arg-type]
         )
         self.strategy = FixedWindowRateLimiter(self.storage)
         self.policy = policy
         self.items = policy.items()
 
     async def check(self, scope: LimitScope, identity: str = "all") -> None:
-        """Count one request of ``identity`` in ``scope``; raise :class:`RateLimited` if over."""
+        """Count one request of ``identity`` in ``scope``; raise :class:`RateLimited` if over.
+
+        When Redis cannot be reached the request passes uncounted (logged): an API that stops
+        whenever Redis stalls is worse than a moment without limits.
+        """
         if not self.policy.enabled:
             return
         item = self.items[scope]
-        if await self.strategy.hit(item, scope.value, identity):
+        try:
+            if await self.strategy.hit(item, scope.value, identity):
+                return
+            stats = await self.strategy.get_window_stats(item, scope.value, identity)
+        except RedisError as exc:
+            log.warning(
+                "rate limit not counted, Redis unavailable", scope=scope.value, error=str(exc)
+            )
             return
-        stats = await self.strategy.get_window_stats(item, scope.value, identity)
         raise RateLimited(scope, retry_after(stats.reset_time, time.time()))
+
+    async def close(self) -> None:
+        """Close the limiter's Redis connections."""
+        await self.pool.aclose()
 
     async def check_principal(self, principal: principal_pb2.Principal) -> None:
         """Count one request of an authenticated caller against its API key's or user's budget."""
