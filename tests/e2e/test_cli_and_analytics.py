@@ -5,8 +5,8 @@ processes (``running_stack``), each on names of its own.
   session and refreshes (rotating) the access token when it expires; kb create/list; ask streams
   a cited answer; keys and users; crawl watch follows ``crawl.progress`` from ``/ws/events``.
 - Analytics: chat turns (from real asks and published on the stack's ``chat.turn``) are grouped by
-  meaning through the retriever's real encoder; feedback counts; an editor who reads kb A gets
-  nothing of kb B.
+  meaning through the retriever's real encoder; feedback given through the conversations API
+  counts with its question; an editor who reads kb A gets nothing of kb B.
 """
 
 from __future__ import annotations
@@ -261,6 +261,46 @@ async def test_crawl_watch_follows_live_progress_until_done(
 
     assert result.exit_code == 0, result.output
     assert f"Crawl {crawl_id} done: 5 fetched, 0 failed" in result.output
+
+
+async def test_feedback_on_an_answer_counts_in_analytics(
+    stack: IngestionPipeline, cli: Cli
+) -> None:
+    cli.ok("kb", "create", "Rated")
+    kb_id = kb_id_named(cli, "Rated")
+    asked = cli.ok("ask", "Where is the pricing page?", "--kb", "Rated")
+    conversation_id = asked.split("conversation ")[-1].split()[0]
+    async with httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as client:
+        owner = await owner_headers(stack, client)
+        conversation = await client.get(f"/api/v1/conversations/{conversation_id}", headers=owner)
+        assert conversation.status_code == 200, conversation.text
+        answer = next(m for m in conversation.json()["messages"] if m["role"] == "assistant")
+
+        async def turn_counted() -> bool:
+            days = await client.get(
+                "/api/v1/analytics/conversations-per-day",
+                params={"days": 2, "kb_id": kb_id},
+                headers=owner,
+            )
+            return sum(int(p["turns"]) for p in days.json()["points"]) == 1
+
+        await wait_for("the turn in analytics", turn_counted, 120)
+        rated = await client.post(
+            f"/api/v1/conversations/{conversation_id}/feedback",
+            json={"message_id": answer["id"], "rating": "down", "comment": "no pricing page"},
+            headers=owner,
+        )
+        assert rated.status_code == 204, rated.text
+        summary = await client.get(
+            "/api/v1/analytics/feedback", params={"kb_id": kb_id}, headers=owner
+        )
+
+    assert summary.status_code == 200, summary.text
+    body = summary.json()
+    assert (body["up"], body["down"], body["ratio"]) == (0, 1, 0.0)
+    assert [(r["comment"], r["question"]) for r in body["recent"]] == [
+        ("no pricing page", "Where is the pricing page?")
+    ]
 
 
 def turn(tenant_id: str, kb_id: str, question: str, declined: bool = False) -> ChatTurn:
