@@ -109,7 +109,8 @@ async def world(
         first = gateway_settings(
             relay_database, redis_settings, kafka, suffix, auth_target, target, **common
         )
-        # The second gateway pings every 0.3 s, for the heartbeat test.
+        # The second gateway pings every 2 s, for the heartbeat test (a ping unanswered for 2 s
+        # closes the socket: long enough for a busy test machine to answer in time).
         second = gateway_settings(
             relay_database,
             redis_settings,
@@ -117,7 +118,7 @@ async def world(
             suffix,
             auth_target,
             target,
-            ws_ping_interval_s=0.3,
+            ws_ping_interval_s=2.0,
             **common,
         )
         async with serving_gateway(first) as url, serving_gateway(second) as second_url:
