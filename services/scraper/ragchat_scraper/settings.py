@@ -3,7 +3,7 @@
 import json
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 from ragchat_common.settings import KafkaSettings, PostgresSettings, RedisSettings, ServiceSettings
 from ragchat_common.ssrf import SsrfPolicy
@@ -45,14 +45,9 @@ class ScraperSettings(ServiceSettings):
 
     # SSRF guard: on unless switched off. The allow-list admits host names, IPs or CIDRs:
     # SCRAPER_SSRF_ALLOW_LIST=127.0.0.1,10.0.0.0/8 or a JSON list (the embedder's setting has the
-    # same shape). SCRAPER_SSRF_ALLOW is its former name, still read.
+    # same shape).
     ssrf_guard: bool = True
-    ssrf_allow_list: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        validation_alias=AliasChoices(
-            "ssrf_allow_list", "SCRAPER_SSRF_ALLOW_LIST", "SCRAPER_SSRF_ALLOW"
-        ),
-    )
+    ssrf_allow_list: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # JavaScript rendering with Debian's Chromium through Playwright.
     chromium_path: str = "/usr/bin/chromium"
