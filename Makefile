@@ -109,13 +109,16 @@ WEB := services/gateway/web
 WIDGET := $(WEB)/widget
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(addprefix $(WEB)/,index.html package.json vite.config.ts tsconfig.json)
 WIDGET_SOURCES := $(shell find $(WIDGET) -path $(WIDGET)/node_modules -prune -o -path $(WIDGET)/dist -prune -o -type f -print 2>/dev/null)
-NPM_CI := npm ci --no-audit --no-fund
+# `npm install` over the committed lockfile rather than `npm ci`: the registry this machine reaches
+# lacks other platforms' optional binaries (e.g. @tailwindcss/oxide-darwin-*), so the lockfile cannot
+# list them and `npm ci` refuses it as out of sync; `npm install` installs exactly the locked versions.
+NPM_INSTALL := npm install --no-audit --no-fund
 
 $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json
-	cd $(WEB) && $(NPM_CI)
+	cd $(WEB) && $(NPM_INSTALL)
 
 $(WIDGET)/node_modules/.package-lock.json: $(WIDGET)/package-lock.json
-	cd $(WIDGET) && $(NPM_CI)
+	cd $(WIDGET) && $(NPM_INSTALL)
 
 $(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB_SOURCES)
 	cd $(WEB) && npm run build
