@@ -63,9 +63,3 @@ export CHAT_PROVIDER="${CHAT_PROVIDER:-extractive}"
 # thread answered 3x faster than two (0.2 s against 0.65 s a token under load; two threads spin
 # waiting for each other when the cores are busy).
 export CHAT_LOCAL_THREADS="${CHAT_LOCAL_THREADS:-1}"
-# Hybrid search fusion weights, tuned on `make eval` (python3-doc): with vector hits weighing 1.5x
-# BM25 hits, hybrid Recall@5 is 1.000 where bm25 gives 0.900 and vector 0.988 (1.0/1.0: 0.994).
-export RETRIEVER_SEARCH_RRF_VECTOR_WEIGHT="${RETRIEVER_SEARCH_RRF_VECTOR_WEIGHT:-1.5}"
-# Chat declines when the best fused score is below this (calibrated by `make eval` for the weights
-# above: every unanswerable question declined, 87% of answerable ones answered by extractive).
-export CHAT_DECLINE_MIN_SCORE="${CHAT_DECLINE_MIN_SCORE:-0.0366}"
