@@ -289,8 +289,8 @@ def chat_settings(
     **overrides: Any,
 ) -> ChatSettings:
     """Settings of a chat process on this test's database, topic and retriever (the extractive
-    provider unless told otherwise, whatever ``CHAT_PROVIDER`` says). The decline threshold is off
-    unless a test sets it: the calibrated default fits real fused scores, not this fixed corpus's."""
+    provider unless told otherwise, whatever ``CHAT_PROVIDER`` says). The decline threshold is
+    off unless a test sets it: the calibrated default fits real fused scores, not this corpus's."""
     overrides.setdefault("provider", "extractive")
     overrides.setdefault("decline_min_score", 0.0)
     return ChatSettings(
