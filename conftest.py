@@ -29,6 +29,7 @@ from ragchat_common.settings import (
 from ragchat_common.topics import ensure_topics
 
 from tests.harness.kafka import TopicReader
+from tests.harness.pipeline import Infrastructure
 
 ROOT = Path(__file__).resolve().parent
 INFRA_SCRIPT = ROOT / "deploy" / "local" / "infra.sh"
@@ -77,6 +78,17 @@ def redis_settings() -> RedisSettings:
     url = urlparse(settings.url)
     _ensure("redis", url.hostname or "127.0.0.1", url.port or 6379)
     return settings
+
+
+@pytest.fixture(scope="session")
+def infra(
+    kafka: KafkaSettings,
+    opensearch: OpenSearchSettings,
+    postgres: PostgresSettings,
+    redis_settings: RedisSettings,
+) -> Infrastructure:
+    """The four servers together, as the cross-service harness (``tests/harness``) takes them."""
+    return Infrastructure(kafka, opensearch, postgres, redis_settings)
 
 
 @pytest.fixture(scope="session")

@@ -17,12 +17,6 @@ import grpc
 import pytest
 from ragchat.v1 import chat_pb2, chat_pb2_grpc, principal_pb2
 from ragchat_common.events import CrawlMode, CrawlScope, CrawlState, UrlSubmitted
-from ragchat_common.settings import (
-    KafkaSettings,
-    OpenSearchSettings,
-    PostgresSettings,
-    RedisSettings,
-)
 
 from tests.harness.pipeline import Infrastructure, IngestionPipeline, running_stack
 from tests.harness.sites import WidgetsSite
@@ -44,14 +38,11 @@ async def site() -> AsyncIterator[WidgetsSite]:
 
 @pytest.fixture(scope="module")
 async def stack(
-    kafka: KafkaSettings,
-    opensearch: OpenSearchSettings,
-    postgres: PostgresSettings,
-    redis_settings: RedisSettings,
+    infra: Infrastructure,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[IngestionPipeline]:
     async with running_stack(
-        Infrastructure(kafka, opensearch, postgres, redis_settings),
+        infra,
         uuid4().hex[:10],
         tmp_path_factory.mktemp("chat-stack"),
         env={"chat": {"CHAT_PROVIDER": "extractive"}},

@@ -33,12 +33,6 @@ from ragchat_common.events import (
     chunk_id_for,
     page_id_for,
 )
-from ragchat_common.settings import (
-    KafkaSettings,
-    OpenSearchSettings,
-    PostgresSettings,
-    RedisSettings,
-)
 from ragchat_gateway.cli.main import app
 from typer.testing import CliRunner, Result
 
@@ -62,15 +56,12 @@ REFUND_QUESTIONS = ["Can I get a refund for my order?", "How do I return an item
 
 @pytest.fixture(scope="module")
 async def stack(
-    kafka: KafkaSettings,
-    opensearch: OpenSearchSettings,
-    postgres: PostgresSettings,
-    redis_settings: RedisSettings,
+    infra: Infrastructure,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[IngestionPipeline]:
     suffix = uuid4().hex[:10]
     async with running_stack(
-        Infrastructure(kafka, opensearch, postgres, redis_settings),
+        infra,
         suffix,
         tmp_path_factory.mktemp("cli"),
         env={"gateway": {"GATEWAY_RATE_LIMIT_KEY_PREFIX": f"ratelimit-{suffix}"}},

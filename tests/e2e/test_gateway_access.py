@@ -28,12 +28,6 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from ragchat_common.events import ChunkEmbedded, chunk_id_for, page_id_for
-from ragchat_common.settings import (
-    KafkaSettings,
-    OpenSearchSettings,
-    PostgresSettings,
-    RedisSettings,
-)
 
 from tests.harness.pipeline import Infrastructure, IngestionPipeline, running_stack, wait_for
 
@@ -120,10 +114,7 @@ async def index_page(stack: IngestionPipeline, kb_id: str, tenant_id: str, text:
 
 @pytest.fixture(scope="module")
 async def stack(
-    kafka: KafkaSettings,
-    opensearch: OpenSearchSettings,
-    postgres: PostgresSettings,
-    redis_settings: RedisSettings,
+    infra: Infrastructure,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[IngestionPipeline]:
     suffix = uuid4().hex[:10]
@@ -138,7 +129,7 @@ async def stack(
         }
     }
     async with running_stack(
-        Infrastructure(kafka, opensearch, postgres, redis_settings),
+        infra,
         suffix,
         workdir,
         env=env,

@@ -18,12 +18,6 @@ from uuid import uuid4
 
 import httpx
 import pytest
-from ragchat_common.settings import (
-    KafkaSettings,
-    OpenSearchSettings,
-    PostgresSettings,
-    RedisSettings,
-)
 from websockets.asyncio.client import connect
 
 from tests.harness.pipeline import Infrastructure, IngestionPipeline, running_stack
@@ -33,17 +27,14 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 async def stack(
-    kafka: KafkaSettings,
-    opensearch: OpenSearchSettings,
-    postgres: PostgresSettings,
-    redis_settings: RedisSettings,
+    infra: Infrastructure,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[IngestionPipeline]:
     suffix = uuid4().hex[:10]
     workdir: Path = tmp_path_factory.mktemp("gateway-chat")
     env = {"gateway": {"GATEWAY_RATE_LIMIT_KEY_PREFIX": f"ratelimit-{suffix}"}}
     async with running_stack(
-        Infrastructure(kafka, opensearch, postgres, redis_settings),
+        infra,
         suffix,
         workdir,
         env=env,

@@ -21,12 +21,6 @@ from uuid import UUID, uuid4
 
 import pytest
 from ragchat_common.events import CrawlMode, CrawlScope, CrawlState, PageParsed, UrlSubmitted
-from ragchat_common.settings import (
-    KafkaSettings,
-    OpenSearchSettings,
-    PostgresSettings,
-    RedisSettings,
-)
 
 from tests.harness.checks import assert_well_formed, chunks_by_url
 from tests.harness.pipeline import Infrastructure, IngestionPipeline, running_pipeline
@@ -65,14 +59,10 @@ async def site() -> AsyncIterator[WidgetsSite]:
 
 @pytest.fixture(scope="module")
 async def pipeline(
-    kafka: KafkaSettings,
-    opensearch: OpenSearchSettings,
-    postgres: PostgresSettings,
-    redis_settings: RedisSettings,
+    infra: Infrastructure,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[IngestionPipeline]:
     """One pipeline for the module (each test crawls into a knowledge base of its own)."""
-    infra = Infrastructure(kafka, opensearch, postgres, redis_settings)
     suffix = uuid4().hex[:10]
     async with running_pipeline(
         infra,

@@ -34,12 +34,6 @@ from uuid import UUID, uuid4
 
 import pytest
 from ragchat_common.events import CrawlMode, CrawlProgress, CrawlScope, CrawlState, UrlSubmitted
-from ragchat_common.settings import (
-    KafkaSettings,
-    OpenSearchSettings,
-    PostgresSettings,
-    RedisSettings,
-)
 
 from tests.harness.checks import assert_well_formed, chunks_by_url
 from tests.harness.pipeline import (
@@ -73,16 +67,6 @@ async def docs(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Static
         yield site
     finally:
         await site.stop()
-
-
-@pytest.fixture(scope="module")
-def infra(
-    kafka: KafkaSettings,
-    opensearch: OpenSearchSettings,
-    postgres: PostgresSettings,
-    redis_settings: RedisSettings,
-) -> Infrastructure:
-    return Infrastructure(kafka, opensearch, postgres, redis_settings)
 
 
 def submission(docs: StaticDirectorySite, kb_id: UUID) -> UrlSubmitted:

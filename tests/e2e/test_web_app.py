@@ -27,12 +27,6 @@ from uuid import uuid4
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
-from ragchat_common.settings import (
-    KafkaSettings,
-    OpenSearchSettings,
-    PostgresSettings,
-    RedisSettings,
-)
 
 from tests.harness.pipeline import Infrastructure, IngestionPipeline, running_stack
 from tests.harness.sites import WidgetsSite
@@ -64,14 +58,10 @@ async def site() -> AsyncIterator[WidgetsSite]:
 
 @pytest.fixture(scope="module")
 async def stack(
-    kafka: KafkaSettings,
-    opensearch: OpenSearchSettings,
-    postgres: PostgresSettings,
-    redis_settings: RedisSettings,
+    infra: Infrastructure,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[IngestionPipeline]:
     ensure_built()
-    infra = Infrastructure(kafka, opensearch, postgres, redis_settings)
     suffix = uuid4().hex[:10]
     env = {
         "chat": {"CHAT_PROVIDER": "extractive"},
