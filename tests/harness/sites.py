@@ -223,7 +223,12 @@ class StaticDirectorySite:
         self.port = free_port()
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1"],
+                # HTTP/1.1 keeps connections open, as any real site's server does (http.server
+                # defaults to HTTP/1.0, a new connection per page).
+                [
+                    *(sys.executable, "-m", "http.server", str(self.port)),
+                    *("--bind", "127.0.0.1", "--protocol", "HTTP/1.1"),
+                ],
                 cwd=self.root,
                 stdout=log,
                 stderr=subprocess.STDOUT,

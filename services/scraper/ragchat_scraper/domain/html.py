@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ragchat_common.events import ImageRef, TextBlock
@@ -138,9 +139,14 @@ def _is_boilerplate(node: LexborNode, tag: str | None = None) -> bool:
     """Navigation, page chrome, hidden elements, scripts: not part of the page's content."""
     if (tag or node.tag) in DROPPED_TAGS:
         return True
-    attrs = node.attributes
-    if not attrs:
+    return _has_boilerplate_attributes(node)
+
+
+def _has_boilerplate_attributes(node: LexborNode) -> bool:
+    """Whether an element's role, hidden flags, class or id mark it as page chrome."""
+    if not node.attrs:  # cheap, unlike building the attribute dict, and most elements have none
         return False
+    attrs = node.attributes
     if (attrs.get("role") or "") in DROPPED_ROLES or "hidden" in attrs:
         return True
     if (attrs.get("aria-hidden") or "") == "true":
@@ -154,20 +160,39 @@ def _boilerplate_names(classes: str, ident: str) -> bool:
     return bool(BOILERPLATE_NAMES.search(f"{classes} {ident}"))
 
 
+def _tag_ids() -> tuple[int, int, dict[int, int], frozenset[int], frozenset[int]]:
+    """lexbor's numbers for the tags the walk tells apart: comparing the number of a node's tag
+    is several times cheaper than reading its name (the walk visits every node of every page)."""
+    sample = LexborHTMLParser("<p><!--c-->x</p>")
+    paragraph = sample.css_first("p")
+    assert paragraph is not None
+    comment, text = (node.tag_id for node in paragraph.iter(include_text=True))
+
+    def ids(tags: Iterable[str]) -> list[int]:
+        return [sample.create_node(tag).tag_id for tag in tags]
+
+    headings = dict(zip(ids(HEADINGS), HEADINGS.values(), strict=True))
+    return text, comment, headings, frozenset(ids(DROPPED_TAGS)), frozenset(ids(BLOCK_TAGS))
+
+
+_TEXT, _COMMENT, _HEADING_IDS, _DROPPED_IDS, _BLOCK_IDS = _tag_ids()
+
+
 def _walk(node: LexborNode, out: _BlockWriter) -> None:
-    # The hottest loop of the crawler (every element of every page): names are kept local.
+    # The hottest loop of the crawler (every node of every page): tags are compared by number,
+    # names are kept local, and attributes are read only from elements that have some.
     text, end_paragraph = out.text, out.end_paragraph
     for child in node.iter(include_text=True):
-        tag = child.tag
-        if tag == "-text":
-            text(child.text(deep=False))
-        elif tag is None or tag.startswith("-") or _is_boilerplate(child, tag):
+        kind = child.tag_id
+        if kind == _TEXT:
+            text(child.text_content or "")
+        elif kind == _COMMENT or kind in _DROPPED_IDS or _has_boilerplate_attributes(child):
             continue
-        elif tag in HEADINGS:
+        elif kind in _HEADING_IDS:
             heading = _clean(child.text(separator=" "))
             if heading:
-                out.heading(HEADINGS[tag], heading)
-        elif tag in BLOCK_TAGS:
+                out.heading(_HEADING_IDS[kind], heading)
+        elif kind in _BLOCK_IDS:
             end_paragraph()
             _walk(child, out)
             end_paragraph()
@@ -201,8 +226,10 @@ def _links(tree: LexborHTMLParser, base: str) -> list[str]:
     hrefs: dict[str, None] = {}
     for a in tree.css("a[href], area[href]"):
         attrs = a.attributes
-        href = attrs.get("href") or ""
-        if href.startswith(("javascript:", "mailto:", "tel:", "#")):
+        # Without its fragment, which canonical URLs drop anyway, a link is found in the
+        # resolver's memo far more often (docs link to many anchors of the same pages).
+        href = (attrs.get("href") or "").split("#", 1)[0]
+        if not href or href.startswith(("javascript:", "mailto:", "tel:")):
             continue
         if "nofollow" not in (attrs.get("rel") or "").lower().split():
             hrefs.setdefault(href, None)
