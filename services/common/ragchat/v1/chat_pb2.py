@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from ragchat.v1 import principal_pb2 as ragchat_dot_v1_dot_principal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15ragchat/v1/chat.proto\x12\nragchat.v1\x1a\x1aragchat/v1/principal.proto\"\x89\x01\n\x0f\x43onverseRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12(\n\tprincipal\x18\x02 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x0e\n\x06kb_ids\x18\x03 \x03(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x12\n\nskip_cache\x18\x05 \x01(\x08\"l\n\x08\x43itation\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x10\n\x08\x63hunk_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0f\n\x07snippet\x18\x05 \x01(\t\x12\x11\n\timage_src\x18\x06 \x01(\t\"\xcd\x01\n\x0bTurnSummary\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07turn_id\x18\x02 \x01(\t\x12\x14\n\x0cretrieval_ms\x18\x03 \x01(\x01\x12\x16\n\x0e\x66irst_token_ms\x18\x04 \x01(\x01\x12\x10\n\x08total_ms\x18\x05 \x01(\x01\x12\x15\n\rprompt_tokens\x18\x06 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x07 \x01(\x05\x12\x10\n\x08provider\x18\x08 \x01(\t\x12\x10\n\x08\x64\x65\x63lined\x18\t \x01(\x08\"\x7f\n\rConverseEvent\x12\x0f\n\x05token\x18\x01 \x01(\tH\x00\x12(\n\x08\x63itation\x18\x02 \x01(\x0b\x32\x14.ragchat.v1.CitationH\x00\x12*\n\x07summary\x18\x03 \x01(\x0b\x32\x17.ragchat.v1.TurnSummaryH\x00\x42\x07\n\x05\x65vent\"\x9c\x01\n\x13\x43onversationSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06kb_ids\x18\x03 \x03(\t\x12\x15\n\rowner_subject\x18\x04 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x05 \x01(\x03\x12\x15\n\rupdated_at_ms\x18\x06 \x01(\x03\x12\x15\n\rmessage_count\x18\x07 \x01(\x05\"\xb2\x01\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\'\n\tcitations\x18\x04 \x03(\x0b\x32\x14.ragchat.v1.Citation\x12\x10\n\x08\x64\x65\x63lined\x18\x05 \x01(\x08\x12\x15\n\rcreated_at_ms\x18\x06 \x01(\x03\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x07 \x01(\t\x12\x18\n\x10\x66\x65\x65\x64\x62\x61\x63k_comment\x18\x08 \x01(\t\"g\n\x0c\x43onversation\x12\x30\n\x07summary\x18\x01 \x01(\x0b\x32\x1f.ragchat.v1.ConversationSummary\x12%\n\x08messages\x18\x02 \x03(\x0b\x32\x13.ragchat.v1.Message\"v\n\x18ListConversationsRequest\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x0e\n\x06kb_ids\x18\x02 \x03(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x11\n\tbefore_ms\x18\x04 \x01(\x03\"S\n\x19ListConversationsResponse\x12\x36\n\rconversations\x18\x01 \x03(\x0b\x32\x1f.ragchat.v1.ConversationSummary\"[\n\x16GetConversationRequest\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\"^\n\x19\x44\x65leteConversationRequest\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\"\x1c\n\x1a\x44\x65leteConversationResponse\"\x8f\x01\n\x15RecordFeedbackRequest\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\t\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\"\x18\n\x16RecordFeedbackResponse2\xc4\x03\n\x0b\x43hatService\x12\x44\n\x08\x43onverse\x12\x1b.ragchat.v1.ConverseRequest\x1a\x19.ragchat.v1.ConverseEvent0\x01\x12`\n\x11ListConversations\x12$.ragchat.v1.ListConversationsRequest\x1a%.ragchat.v1.ListConversationsResponse\x12O\n\x0fGetConversation\x12\".ragchat.v1.GetConversationRequest\x1a\x18.ragchat.v1.Conversation\x12\x63\n\x12\x44\x65leteConversation\x12%.ragchat.v1.DeleteConversationRequest\x1a&.ragchat.v1.DeleteConversationResponse\x12W\n\x0eRecordFeedback\x12!.ragchat.v1.RecordFeedbackRequest\x1a\".ragchat.v1.RecordFeedbackResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15ragchat/v1/chat.proto\x12\nragchat.v1\x1a\x1aragchat/v1/principal.proto\"\x89\x01\n\x0f\x43onverseRequest\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12(\n\tprincipal\x18\x02 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x0e\n\x06kb_ids\x18\x03 \x03(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x12\n\nskip_cache\x18\x05 \x01(\x08\"l\n\x08\x43itation\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12\x10\n\x08\x63hunk_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0f\n\x07snippet\x18\x05 \x01(\t\x12\x11\n\timage_src\x18\x06 \x01(\t\"\xcd\x01\n\x0bTurnSummary\x12\x17\n\x0f\x63onversation_id\x18\x01 \x01(\t\x12\x0f\n\x07turn_id\x18\x02 \x01(\t\x12\x14\n\x0cretrieval_ms\x18\x03 \x01(\x01\x12\x16\n\x0e\x66irst_token_ms\x18\x04 \x01(\x01\x12\x10\n\x08total_ms\x18\x05 \x01(\x01\x12\x15\n\rprompt_tokens\x18\x06 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x07 \x01(\x05\x12\x10\n\x08provider\x18\x08 \x01(\t\x12\x10\n\x08\x64\x65\x63lined\x18\t \x01(\x08\"\x7f\n\rConverseEvent\x12\x0f\n\x05token\x18\x01 \x01(\tH\x00\x12(\n\x08\x63itation\x18\x02 \x01(\x0b\x32\x14.ragchat.v1.CitationH\x00\x12*\n\x07summary\x18\x03 \x01(\x0b\x32\x17.ragchat.v1.TurnSummaryH\x00\x42\x07\n\x05\x65vent\"\x9c\x01\n\x13\x43onversationSummary\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x0e\n\x06kb_ids\x18\x03 \x03(\t\x12\x15\n\rowner_subject\x18\x04 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x05 \x01(\x03\x12\x15\n\rupdated_at_ms\x18\x06 \x01(\x03\x12\x15\n\rmessage_count\x18\x07 \x01(\x05\"\xc3\x01\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\'\n\tcitations\x18\x04 \x03(\x0b\x32\x14.ragchat.v1.Citation\x12\x10\n\x08\x64\x65\x63lined\x18\x05 \x01(\x08\x12\x15\n\rcreated_at_ms\x18\x06 \x01(\x03\x12\x10\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x07 \x01(\t\x12\x18\n\x10\x66\x65\x65\x64\x62\x61\x63k_comment\x18\x08 \x01(\t\x12\x0f\n\x07stopped\x18\t \x01(\x08\"g\n\x0c\x43onversation\x12\x30\n\x07summary\x18\x01 \x01(\x0b\x32\x1f.ragchat.v1.ConversationSummary\x12%\n\x08messages\x18\x02 \x03(\x0b\x32\x13.ragchat.v1.Message\"v\n\x18ListConversationsRequest\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x0e\n\x06kb_ids\x18\x02 \x03(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\x12\x11\n\tbefore_ms\x18\x04 \x01(\x03\"S\n\x19ListConversationsResponse\x12\x36\n\rconversations\x18\x01 \x03(\x0b\x32\x1f.ragchat.v1.ConversationSummary\"[\n\x16GetConversationRequest\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\"^\n\x19\x44\x65leteConversationRequest\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\"\x1c\n\x1a\x44\x65leteConversationResponse\"\x8f\x01\n\x15RecordFeedbackRequest\x12(\n\tprincipal\x18\x01 \x01(\x0b\x32\x15.ragchat.v1.Principal\x12\x17\n\x0f\x63onversation_id\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\t\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\"\x18\n\x16RecordFeedbackResponse2\xc4\x03\n\x0b\x43hatService\x12\x44\n\x08\x43onverse\x12\x1b.ragchat.v1.ConverseRequest\x1a\x19.ragchat.v1.ConverseEvent0\x01\x12`\n\x11ListConversations\x12$.ragchat.v1.ListConversationsRequest\x1a%.ragchat.v1.ListConversationsResponse\x12O\n\x0fGetConversation\x12\".ragchat.v1.GetConversationRequest\x1a\x18.ragchat.v1.Conversation\x12\x63\n\x12\x44\x65leteConversation\x12%.ragchat.v1.DeleteConversationRequest\x1a&.ragchat.v1.DeleteConversationResponse\x12W\n\x0eRecordFeedback\x12!.ragchat.v1.RecordFeedbackRequest\x1a\".ragchat.v1.RecordFeedbackResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,23 +43,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONVERSATIONSUMMARY']._serialized_start=653
   _globals['_CONVERSATIONSUMMARY']._serialized_end=809
   _globals['_MESSAGE']._serialized_start=812
-  _globals['_MESSAGE']._serialized_end=990
-  _globals['_CONVERSATION']._serialized_start=992
-  _globals['_CONVERSATION']._serialized_end=1095
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=1097
-  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1215
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1217
-  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1300
-  _globals['_GETCONVERSATIONREQUEST']._serialized_start=1302
-  _globals['_GETCONVERSATIONREQUEST']._serialized_end=1393
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1395
-  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1489
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1491
-  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1519
-  _globals['_RECORDFEEDBACKREQUEST']._serialized_start=1522
-  _globals['_RECORDFEEDBACKREQUEST']._serialized_end=1665
-  _globals['_RECORDFEEDBACKRESPONSE']._serialized_start=1667
-  _globals['_RECORDFEEDBACKRESPONSE']._serialized_end=1691
-  _globals['_CHATSERVICE']._serialized_start=1694
-  _globals['_CHATSERVICE']._serialized_end=2146
+  _globals['_MESSAGE']._serialized_end=1007
+  _globals['_CONVERSATION']._serialized_start=1009
+  _globals['_CONVERSATION']._serialized_end=1112
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_start=1114
+  _globals['_LISTCONVERSATIONSREQUEST']._serialized_end=1232
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_start=1234
+  _globals['_LISTCONVERSATIONSRESPONSE']._serialized_end=1317
+  _globals['_GETCONVERSATIONREQUEST']._serialized_start=1319
+  _globals['_GETCONVERSATIONREQUEST']._serialized_end=1410
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_start=1412
+  _globals['_DELETECONVERSATIONREQUEST']._serialized_end=1506
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_start=1508
+  _globals['_DELETECONVERSATIONRESPONSE']._serialized_end=1536
+  _globals['_RECORDFEEDBACKREQUEST']._serialized_start=1539
+  _globals['_RECORDFEEDBACKREQUEST']._serialized_end=1682
+  _globals['_RECORDFEEDBACKRESPONSE']._serialized_start=1684
+  _globals['_RECORDFEEDBACKRESPONSE']._serialized_end=1708
+  _globals['_CHATSERVICE']._serialized_start=1711
+  _globals['_CHATSERVICE']._serialized_end=2163
 # @@protoc_insertion_point(module_scope)

@@ -88,7 +88,7 @@ class ConversationSummary(_message.Message):
     def __init__(self, id: _Optional[str] = ..., title: _Optional[str] = ..., kb_ids: _Optional[_Iterable[str]] = ..., owner_subject: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., message_count: _Optional[int] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("id", "role", "content", "citations", "declined", "created_at_ms", "feedback", "feedback_comment")
+    __slots__ = ("id", "role", "content", "citations", "declined", "created_at_ms", "feedback", "feedback_comment", "stopped")
     ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +97,7 @@ class Message(_message.Message):
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_COMMENT_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_FIELD_NUMBER: _ClassVar[int]
     id: str
     role: str
     content: str
@@ -105,7 +106,8 @@ class Message(_message.Message):
     created_at_ms: int
     feedback: str
     feedback_comment: str
-    def __init__(self, id: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., declined: _Optional[bool] = ..., created_at_ms: _Optional[int] = ..., feedback: _Optional[str] = ..., feedback_comment: _Optional[str] = ...) -> None: ...
+    stopped: bool
+    def __init__(self, id: _Optional[str] = ..., role: _Optional[str] = ..., content: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., declined: _Optional[bool] = ..., created_at_ms: _Optional[int] = ..., feedback: _Optional[str] = ..., feedback_comment: _Optional[str] = ..., stopped: _Optional[bool] = ...) -> None: ...
 
 class Conversation(_message.Message):
     __slots__ = ("summary", "messages")
