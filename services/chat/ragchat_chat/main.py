@@ -63,6 +63,9 @@ def create_app(settings: ChatSettings) -> FastAPI:
         turns=TurnPublisher(broker, settings.turn_topic),
         policy=policy_of(settings),
     )
+    # After the gRPC server stops (resources stop in reverse order), before the database closes:
+    # turns stopped by their callers during shutdown are still being stored.
+    runtime.add_resource("stored turns", start=None, stop=answering.drain)
     service = ChatService(answering, ConversationHistory(engine), ChatMetrics(runtime.registry))
     runtime.serve_grpc(settings, registrars=[register(service)], service_names=[SERVICE_NAME])
     return runtime.http_app("ragchat chat")

@@ -7,14 +7,16 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from ragchat_chat.settings import ChatSettings
+from ragchat_chat.settings import ChatSettings, OpenAISettings
 from ragchat_common.settings import KafkaSettings, PostgresSettings, RedisSettings
 
 from .harness import (
     ChatClient,
     FixedCorpusRetriever,
+    OpenAIStandIn,
     chat_settings,
     running_chat,
+    running_openai,
     running_retriever,
 )
 
@@ -75,4 +77,31 @@ async def chat(
 ) -> AsyncIterator[ChatClient]:
     """A chat process with the default (extractive) provider."""
     async with start_chat() as client:
+        yield client
+
+
+@pytest.fixture
+def stand_in() -> OpenAIStandIn:
+    """The OpenAI-compatible server the ``openai`` provider talks to."""
+    return OpenAIStandIn()
+
+
+@pytest.fixture
+async def openai_url(stand_in: OpenAIStandIn) -> AsyncIterator[str]:
+    """The stand-in, serving; its base URL."""
+    async with running_openai(stand_in) as url:
+        yield url
+        # A held answer must finish for the server to stop.
+        stand_in.resume.set()
+
+
+@pytest.fixture
+async def openai_chat(
+    start_chat: Callable[..., AbstractAsyncContextManager[ChatClient]], openai_url: str
+) -> AsyncIterator[ChatClient]:
+    """A chat process with the ``openai`` provider on the stand-in."""
+    settings = OpenAISettings(
+        base_url=openai_url, model="stand-in", api_key="sk-test", max_retries=0
+    )
+    async with start_chat(provider="openai", openai=settings) as client:
         yield client

@@ -188,19 +188,26 @@ async def running_retriever(servicer: FixedCorpusRetriever) -> AsyncIterator[str
         await server.stop(0)
 
 
+# In a stand-in answer: send nothing more until the test says so.
+HOLD = "<hold>"
+
+
 @dataclass
 class OpenAIStandIn:
     """Answers chat completions the way an OpenAI-compatible server does, over real SSE.
 
     A streamed answer cites passage 1 of the prompt, or says it found nothing when the question
-    contains "unknowable", or fails with HTTP 503 when it contains "overload"; a non-streamed
-    call (query rewriting) answers :attr:`rewritten`.
+    contains "unknowable", or fails with HTTP 503 when it contains "overload", or when it contains
+    "interrupt" sends its first sentence and holds the rest until :attr:`resume` is set (so a
+    client can stop it mid-answer); a non-streamed call (query rewriting) answers
+    :attr:`rewritten`.
     """
 
     rewritten: str = "How do I upgrade a package with pip?"
     # Answer rewriting requests with HTTP 500, as an overloaded server does.
     fail_rewrites: bool = False
     requests: list[dict[str, Any]] = field(default_factory=list)
+    resume: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> FastAPI:
         app = FastAPI()
@@ -218,6 +225,8 @@ class OpenAIStandIn:
                 return JSONResponse({"error": {"message": "overloaded"}}, status_code=503)
             if "unknowable" in last:
                 answer = ["I could not", " find this", " on the site."]
+            elif "interrupt" in last:
+                answer = ["The site", " explains", " it [", "1].", HOLD, " It also says more [2]."]
             else:
                 answer = ["The site", " explains", " it in", " its first passage", " [", "1]."]
             return StreamingResponse(self._events(answer), media_type="text/event-stream")
@@ -241,10 +250,12 @@ class OpenAIStandIn:
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
         }
 
-    @staticmethod
-    async def _events(pieces: list[str]) -> AsyncIterator[str]:
+    async def _events(self, pieces: list[str]) -> AsyncIterator[str]:
         base = {"id": "chunk-1", "object": "chat.completion.chunk", "created": 0, "model": "m"}
         for piece in pieces:
+            if piece == HOLD:
+                await self.resume.wait()
+                continue
             chunk = {
                 **base,
                 "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],

@@ -3,7 +3,7 @@ through the official SDK against a local server speaking the protocol (see ``har
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import grpc
@@ -20,32 +20,9 @@ from .harness import (
     OpenAIStandIn,
     citations,
     principal,
-    running_openai,
     summary,
     tokens,
 )
-
-
-@pytest.fixture
-def stand_in() -> OpenAIStandIn:
-    return OpenAIStandIn()
-
-
-@pytest.fixture
-async def openai_url(stand_in: OpenAIStandIn) -> AsyncIterator[str]:
-    async with running_openai(stand_in) as url:
-        yield url
-
-
-@pytest.fixture
-async def openai_chat(
-    start_chat: Callable[..., AbstractAsyncContextManager[ChatClient]], openai_url: str
-) -> AsyncIterator[ChatClient]:
-    settings = OpenAISettings(
-        base_url=openai_url, model="stand-in", api_key="sk-test", max_retries=0
-    )
-    async with start_chat(provider="openai", openai=settings) as client:
-        yield client
 
 
 @pytest.mark.unit

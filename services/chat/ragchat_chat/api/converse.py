@@ -10,6 +10,7 @@ retriever or the answer provider did not answer).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from datetime import datetime
 from typing import NoReturn
 from uuid import UUID
@@ -221,14 +222,17 @@ class ChatService(chat_pb2_grpc.ChatServiceServicer):
                 message=request.message,
                 skip_cache=request.skip_cache,
             )
-            async for event in self.answering.converse(caller, question):
-                if isinstance(event, str):
-                    yield chat_pb2.ConverseEvent(token=event)
-                elif isinstance(event, Citation):
-                    yield chat_pb2.ConverseEvent(citation=citation_message(event))
-                else:
-                    self.metrics.observe(event)
-                    yield chat_pb2.ConverseEvent(summary=summary_message(event))
+            # aclosing: a call cancelled between two events closes the turn at once, so it
+            # stores what was sent (see Answering.converse) rather than whenever it is collected.
+            async with aclosing(self.answering.converse(caller, question)) as events:
+                async for event in events:
+                    if isinstance(event, str):
+                        yield chat_pb2.ConverseEvent(token=event)
+                    elif isinstance(event, Citation):
+                        yield chat_pb2.ConverseEvent(citation=citation_message(event))
+                    else:
+                        self.metrics.observe(event)
+                        yield chat_pb2.ConverseEvent(summary=summary_message(event))
         except ChatRefused as exc:
             await self.refuse(context, exc)
         except (RetrievalUnavailable, AnswerFailed) as exc:

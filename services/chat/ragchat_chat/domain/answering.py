@@ -5,13 +5,20 @@ standalone query, try the answer cache (first questions only), search the knowle
 decline or stream the provider's answer with its citation markers renumbered, then store the
 turn, cache it, publish ``chat.turn`` and report the summary. The caller sees tokens, then
 citations, then one summary.
+
+A caller that stops the stream (a cancelled call) still gets its turn stored: the question and
+the part of the answer it was sent, marked ``stopped``. Stores run as tasks of their own that the
+stop does not cancel, and shutdown waits for them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
+from typing import Any
 from uuid import UUID, uuid4
 
 from ragchat_common.events import ChatTurn
@@ -110,12 +117,25 @@ class TurnContext:
 
 @dataclass
 class Reply:
-    """The answer as it is being produced: filled in by the decline or generation step."""
+    """The answer as it is being produced: filled in by the decline or generation step, and
+    what the caller has been sent so far (all that is kept when it stops the stream)."""
 
-    text: str = ""
+    sent: list[str] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     declined: bool = False
+    retrieval_ms: float = 0.0
     first_token_ms: float = 0.0
+    # The generation's marker renumbering: the citations of a stopped answer's sent part.
+    renumberer: CitationRenumberer | None = None
+    # The turn is being stored; a stop after this point must not store it a second time.
+    storing: bool = False
+    # "cached:<provider>" for a replayed cache hit.
+    provider: str = ""
+
+    @property
+    def text(self) -> str:
+        """The answer as sent."""
+        return "".join(self.sent).strip()
 
 
 Event = str | Citation | TurnSummary
@@ -160,6 +180,8 @@ class Answering:
         self.cache = cache
         self.turns = turns
         self.policy = policy
+        # Turns being stored (see _kept), so shutdown can wait for them.
+        self._storing: set[asyncio.Task[None]] = set()
 
     async def _history(self, caller: Caller, conversation_id: UUID) -> list[Turn]:
         """The conversation's recent turns; NOT_FOUND unless the caller started it."""
@@ -214,47 +236,69 @@ class Answering:
             kb_ids=kb_ids,
             clock=clock,
         )
+        reply = Reply(provider=self.provider.name)
+        try:
+            # Only first questions are cached: a follow-up's answer depends on the conversation.
+            cacheable = not history and not request.skip_cache
+            # aclosing: a stop closes the steps below (and the provider's generation) first.
+            async with aclosing(self._turn(turn, history, cacheable, reply)) as events:
+                async for event in events:
+                    yield event
+        except (asyncio.CancelledError, GeneratorExit):
+            # The caller stopped the stream (or went away): keep what it was sent.
+            if not reply.storing:
+                await self._store_stopped(turn, reply)
+            raise
+
+    async def _turn(
+        self, turn: TurnContext, history: list[Turn], cacheable: bool, reply: Reply
+    ) -> AsyncIterator[Event]:
+        """The cached answer when there is one, else a searched and generated (or declined)
+        one."""
         key = None
-        # Only first questions are cached: a follow-up's answer depends on the conversation.
-        if not history and not request.skip_cache:
-            version = await self.retrieval.index_version(kb_ids)
+        if cacheable:
+            version = await self.retrieval.index_version(turn.kb_ids)
             if version is not None:
-                key = cache_key(message, kb_ids, version, self.provider.name)
+                key = cache_key(turn.question, turn.kb_ids, version, self.provider.name)
                 cached = await self.cache.get(key)
                 if cached is not None:
-                    async for event in self._replay(turn, cached):
+                    async for event in self._replay(turn, cached, reply):
                         yield event
                     return
         memory = fit_memory(
             history, self.policy.history_token_budget, self.policy.max_history_turns
         )
-        async for event in self._answer(turn, memory, key):
+        async for event in self._answer(turn, memory, key, reply):
             yield event
 
-    async def _replay(self, turn: TurnContext, cached: Answer) -> AsyncIterator[Event]:
+    async def _replay(
+        self, turn: TurnContext, cached: Answer, reply: Reply
+    ) -> AsyncIterator[Event]:
         """A cached answer, streamed like a live one and stored as a turn of its own."""
-        retrieval_ms = turn.clock.ms()
+        reply.retrieval_ms = reply.first_token_ms = turn.clock.ms()
         answer = replace(
             cached,
             provider=CACHED_PREFIX + cached.provider,
             prompt_tokens=0,
             completion_tokens=0,
         )
+        reply.provider, reply.citations = answer.provider, list(answer.citations)
         for piece in replay(answer.text):
+            reply.sent.append(piece)
             yield piece
         for citation in answer.citations:
             yield citation
-        timings = TurnTimings(retrieval_ms, retrieval_ms, turn.clock.ms())
-        yield await self._finish(turn, answer, timings, cache_key_to_fill=None)
+        timings = TurnTimings(reply.retrieval_ms, reply.first_token_ms, turn.clock.ms())
+        yield await self._finish(turn, answer, timings, reply, cache_key_to_fill=None)
 
     async def _answer(
-        self, turn: TurnContext, memory: Memory, key: str | None
+        self, turn: TurnContext, memory: Memory, key: str | None, reply: Reply
     ) -> AsyncIterator[Event]:
         """Search, then decline or stream the provider's answer; citations and summary after."""
         retrieved: Retrieved = await self.retrieval.search(
             turn.standalone, turn.caller.tenant_id, turn.kb_ids, self.policy.retrieval_k
         )
-        retrieval_ms = turn.clock.ms()
+        reply.retrieval_ms = turn.clock.ms()
         prompt = GroundedPrompt(
             question=turn.question,
             standalone_question=turn.standalone,
@@ -263,12 +307,12 @@ class Answering:
             history_summary=memory.summary,
         )
         usage = Usage()
-        reply = Reply()
         if should_decline(prompt.passages, self.policy.decline_min_score):
             pieces = self._decline(prompt.passages, reply, turn.clock)
         else:
             pieces = self._generate(prompt, usage, reply, turn.clock)
         async for piece in pieces:
+            reply.sent.append(piece)
             yield piece
         for citation in reply.citations:
             yield citation
@@ -281,26 +325,24 @@ class Answering:
             or sum(estimate_tokens(m.content) for m in prompt.messages()),
             completion_tokens=usage.completion_tokens or estimate_tokens(reply.text),
         )
-        timings = TurnTimings(retrieval_ms, reply.first_token_ms, turn.clock.ms())
-        yield await self._finish(turn, answer, timings, cache_key_to_fill=key)
+        timings = TurnTimings(reply.retrieval_ms, reply.first_token_ms, turn.clock.ms())
+        yield await self._finish(turn, answer, timings, reply, cache_key_to_fill=key)
 
     async def _decline(
         self, passages: tuple[Passage, ...], reply: Reply, clock: Clock
     ) -> AsyncIterator[str]:
         """The decline reply without asking the provider."""
-        reply.text, reply.citations = decline_reply(
-            closest_pages(passages, self.policy.decline_pages)
-        )
+        text, reply.citations = decline_reply(closest_pages(passages, self.policy.decline_pages))
         reply.declined = True
         reply.first_token_ms = clock.ms()
-        for piece in replay(reply.text):
+        for piece in replay(text):
             yield piece
 
     async def _generate(
         self, prompt: GroundedPrompt, usage: Usage, reply: Reply, clock: Clock
     ) -> AsyncIterator[str]:
         """The provider's answer with its markers renumbered; a decline when it found nothing."""
-        renumberer = CitationRenumberer(prompt.passages)
+        renumberer = reply.renumberer = CitationRenumberer(prompt.passages)
         shown: list[str] = []
         try:
             async for piece in self.provider.stream(prompt, usage):
@@ -320,7 +362,7 @@ class Answering:
             shown.append(tail)
             yield tail
         text = "".join(shown).strip()
-        reply.text, reply.citations = text, renumberer.citations()
+        reply.citations = renumberer.citations()
         reply.declined = says_no_answer(text) or not text
         if not reply.declined:
             return
@@ -329,6 +371,7 @@ class Answering:
         full, reply.citations = decline_reply(
             closest_pages(prompt.passages, self.policy.decline_pages)
         )
+        reply.renumberer = None
         addition = full.removeprefix(DECLINE_TEXT).strip() if text else full
         if not addition:
             return
@@ -336,18 +379,56 @@ class Answering:
             reply.first_token_ms = clock.ms()
         for index, piece in enumerate(replay(addition)):
             yield f" {piece}" if text and index == 0 else piece
-        reply.text = f"{text} {addition}".strip()
 
-    async def _finish(
-        self,
-        turn: TurnContext,
-        answer: Answer,
-        timings: TurnTimings,
-        cache_key_to_fill: str | None,
-    ) -> TurnSummary:
-        """Store the turn, fill the cache, publish ``chat.turn``; the summary to send last."""
-        caller, conversation_id, kb_ids = turn.caller, turn.conversation_id, turn.kb_ids
-        turn_id = uuid4()
+    async def _kept(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a store to its end even when the caller is cancelled meanwhile (a stop, or the
+        caller going away); :meth:`drain` waits for those still running at shutdown."""
+        task = asyncio.create_task(work)
+        self._storing.add(task)
+        task.add_done_callback(self._storing.discard)
+        await asyncio.shield(task)
+
+    async def drain(self) -> None:
+        """Wait for the turns still being stored (at shutdown, before the database closes)."""
+        if self._storing:
+            await asyncio.gather(*self._storing, return_exceptions=True)
+
+    async def _store_stopped(self, turn: TurnContext, reply: Reply) -> None:
+        """Store the question and the part of the answer the caller was sent, marked stopped.
+
+        Nothing is cached or published: the answer is not one to serve again or to count as
+        answered."""
+        reply.storing = True
+        text = reply.text
+        citations = reply.renumberer.citations() if reply.renumberer else reply.citations
+        answer = Answer(
+            text=text,
+            # Only the sources the sent part names.
+            citations=tuple(c for c in citations if f"[{c.number}]" in text),
+            declined=reply.declined,
+            provider=reply.provider,
+            prompt_tokens=0,
+            completion_tokens=estimate_tokens(text),
+            stopped=True,
+        )
+        timings = TurnTimings(reply.retrieval_ms, reply.first_token_ms, turn.clock.ms())
+        try:
+            await self._kept(self._store(turn, uuid4(), answer, timings))
+        except NotFound:
+            return  # deleted while it was being answered: nothing to add to
+        log.info(
+            "turn stopped by the caller",
+            conversation_id=str(turn.conversation_id),
+            provider=answer.provider,
+            answer_chars=len(text),
+            total_ms=round(timings.total_ms, 1),
+        )
+
+    async def _store(
+        self, turn: TurnContext, turn_id: UUID, answer: Answer, timings: TurnTimings
+    ) -> None:
+        """Write the question and its answer (and the conversation, for its first turn)."""
+        caller, conversation_id = turn.caller, turn.conversation_id
         async with self.engine.begin() as conn:
             if turn.is_new:
                 await store.create_conversation(
@@ -356,7 +437,7 @@ class Answering:
                     caller.tenant_id,
                     caller.subject,
                     turn.question[:80],
-                    kb_ids,
+                    turn.kb_ids,
                 )
             elif await store.find_conversation(conn, conversation_id, lock=True) is None:
                 raise NotFound("the conversation was deleted")
@@ -369,8 +450,22 @@ class Answering:
                 answer_id=turn_id,
                 answer=answer,
                 timings=timings,
-                kb_ids=kb_ids,
+                kb_ids=turn.kb_ids,
             )
+
+    async def _finish(
+        self,
+        turn: TurnContext,
+        answer: Answer,
+        timings: TurnTimings,
+        reply: Reply,
+        cache_key_to_fill: str | None,
+    ) -> TurnSummary:
+        """Store the turn, fill the cache, publish ``chat.turn``; the summary to send last."""
+        caller, conversation_id, kb_ids = turn.caller, turn.conversation_id, turn.kb_ids
+        turn_id = uuid4()
+        reply.storing = True
+        await self._kept(self._store(turn, turn_id, answer, timings))
         log.info(
             "turn answered",
             conversation_id=str(conversation_id),

@@ -53,3 +53,5 @@ class Answer:
     provider: str
     prompt_tokens: int
     completion_tokens: int
+    # The client stopped the stream: ``text`` is the part it was sent (never cached).
+    stopped: bool = False

@@ -37,6 +37,7 @@ class MessageRecord:
     content: str
     citations: tuple[Citation, ...]
     declined: bool
+    stopped: bool
     feedback: str
     feedback_comment: str
     created_at: datetime
@@ -153,6 +154,7 @@ async def append_turn(
             content=answer.text,
             citations=[c.to_json() for c in answer.citations],
             declined=answer.declined,
+            stopped=answer.stopped,
             provider=answer.provider,
             retrieval_ms=timings.retrieval_ms,
             first_token_ms=timings.first_token_ms,
@@ -214,6 +216,7 @@ async def conversation_messages(
             content=r.content,
             citations=tuple(Citation.from_json(c) for c in r.citations),
             declined=r.declined,
+            stopped=r.stopped,
             feedback=r.feedback,
             feedback_comment=r.feedback_comment,
             created_at=r.created_at,

@@ -3,7 +3,8 @@
 - ``conversations``: one per conversation, owned by the principal that started it (a user or an
   API key) in one tenant, with the knowledge bases it asked.
 - ``messages``: the user's questions and the assistant's answers in order (``position``), an
-  answer with its citations, whether it declined, how it was produced and the feedback it got.
+  answer with its citations, whether it declined or was stopped by the client mid-stream (then
+  its content is the part that was sent), how it was produced and the feedback it got.
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ messages = Table(
     # [{number, chunk_id, url, title, snippet, image_src}] of an answer.
     Column("citations", JSONB, nullable=False, server_default="[]"),
     Column("declined", Boolean, nullable=False, server_default="false"),
+    # The client stopped the answer mid-stream; ``content`` is what had been sent.
+    Column("stopped", Boolean, nullable=False, server_default="false"),
     Column("provider", String(64), nullable=False, server_default=""),
     Column("retrieval_ms", Float, nullable=False, server_default="0"),
     Column("first_token_ms", Float, nullable=False, server_default="0"),
