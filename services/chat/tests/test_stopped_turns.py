@@ -79,7 +79,7 @@ async def test_a_turn_stopped_mid_answer_is_stored_with_the_part_sent(
     read = await openai_chat.stub.GetConversation(
         chat_pb2.GetConversationRequest(principal=asker, conversation_id=conversation_id)
     )
-    assert [m.content for m in read.messages] == [QUESTION, sent]
+    assert [(m.content, m.stopped) for m in read.messages] == [(QUESTION, False), (sent, True)]
     stand_in.resume.set()
     events = await openai_chat.ask(asker, "And with pip?", conversation_id=conversation_id)
     assert summary(events).conversation_id == conversation_id

@@ -166,6 +166,7 @@ def message_of(record: MessageRecord) -> chat_pb2.Message:
         content=record.content,
         citations=[citation_message(c) for c in record.citations],
         declined=record.declined,
+        stopped=record.stopped,
         created_at_ms=ms(record.created_at),
         feedback=record.feedback,
         feedback_comment=record.feedback_comment,
