@@ -84,6 +84,7 @@ def create_app(settings: RetrieverSettings) -> FastAPI:
         settings.clip_model_path,
         settings.device,
         settings.encoder_threads,
+        settings.model_cache_dir,
     )
     runtime.add_resource("query-models", start=models.load, stop=models.unload, probe=models.probe)
     service = RetrieverService(

@@ -51,9 +51,12 @@ class RetrieverSettings(GrpcServiceSettings):
     mode needs it and ``image_vectors`` on."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     encoder_threads: int = Field(default=1, ge=1)
-    """PyTorch threads per query encoding (process-wide). A query is one short sequence, so more
-    threads gain little, and on a busy CPU they wait for each other: on 2 shared cores one
-    thread encoded a query in 37 ms p50 where two took 198 ms."""
+    """Threads per query encoding (ONNX Runtime's for text, PyTorch's for CLIP). A query is one
+    short sequence, so more threads gain little, and on a busy CPU they wait for each other: on 2
+    shared cores one PyTorch thread encoded a query in 37 ms p50 where two took 198 ms."""
+    model_cache_dir: Path | None = None
+    """Where the text model's ONNX export is written on first start and read afterwards
+    (default ``~/.cache/ragchat/models``); it must be writable by the service."""
 
     search_default_k: int = Field(default=10, ge=1)
     """Hits returned when a request leaves ``k`` at 0."""

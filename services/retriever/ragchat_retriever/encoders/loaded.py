@@ -37,12 +37,14 @@ class QueryModels:
     clip_model_path: Path | None = None
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: int = 1
-    """PyTorch intra-op threads (set for the whole process, where only queries are encoded)."""
+    """Threads per query encoding: ONNX Runtime's for text, PyTorch's (process-wide) for CLIP."""
+    cache_dir: Path | None = None
+    """Where the text model's ONNX export is kept (default ``~/.cache/ragchat/models``)."""
     _loaded: Loaded | None = field(default=None, init=False)
 
     def _load_blocking(self) -> Loaded:
         torch.set_num_threads(self.threads)
-        text = QueryEncoder.load(self.text_model_path, self.device)
+        text = QueryEncoder.load(self.text_model_path, self.device, self.threads, self.cache_dir)
         clip = (
             ClipQueryEncoder.load(self.clip_model_path, text.device)
             if self.clip_model_path is not None
