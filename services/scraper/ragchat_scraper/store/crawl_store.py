@@ -5,7 +5,8 @@ message handled twice or a crawl resumed after a crash leaves the same state.
 
 A running crawl writes through :meth:`CrawlStore.write_group`: the steps of many pages (their
 outcomes, the links they found, the page store's rows) and their claims in one transaction of a
-few set-based statements (arrays bound once, ``unnest`` in SQL), not a transaction per write.
+few set-based statements (arrays bound once, ``unnest`` in SQL), not a transaction per write, on
+a connection its ledger holds for the run.
 """
 
 from __future__ import annotations
@@ -370,10 +371,18 @@ class CrawlStore:
             )
             return Counter({PageStatus(status): count for status, count in rows})
 
+    async def connect(self) -> AsyncConnection:
+        """A connection of the pool, held by its caller until it closes it (a crawl's ledger)."""
+        return await self.engine.connect()
+
     async def write_group(
-        self, job: CrawlJob, steps: Sequence[CrawlStep], claims: Sequence[Claim]
+        self,
+        conn: AsyncConnection,
+        job: CrawlJob,
+        steps: Sequence[CrawlStep],
+        claims: Sequence[Claim],
     ) -> GroupResult:
-        """Write the steps and claims of many pages of a crawl in one transaction.
+        """Write the steps and claims of many pages of a crawl in one transaction on ``conn``.
 
         A URL that several steps found is inserted once (the first wins, like separate inserts
         in that order); claims are taken in order, the content hash only by a URL that holds its
@@ -387,7 +396,7 @@ class CrawlStore:
         saved = list({s.saved.page_id: s.saved for s in steps if s.saved}.values())
         touched = sorted({s.touched for s in steps if s.touched})
         crawl = {"crawl_id": job.id}
-        async with self.engine.begin() as conn:
+        async with conn.begin():
             new_urls: frozenset[str] = frozenset()
             if frontier:
                 entries = list(frontier.values())
