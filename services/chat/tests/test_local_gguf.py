@@ -14,12 +14,15 @@ from typing import Any
 import pytest
 from ragchat_chat.providers.base import NO_ANSWER_SENTENCE, GroundedPrompt, Passage, Usage
 from ragchat_chat.providers.local_gguf import (
+    PROMPT_PREFIX,
     CompletionModel,
     LocalGgufProvider,
     attributed_passage,
+    compact_context,
     completion_prompt,
     load_llama,
     model_file,
+    question_prompt,
 )
 from ragchat_chat.settings import LocalModelSettings
 
@@ -81,17 +84,48 @@ async def answer(provider: LocalGgufProvider, prompt: GroundedPrompt) -> tuple[s
     return text, usage
 
 
-def test_prompt_numbers_passages_and_ends_with_the_standalone_question() -> None:
+def words(text: str) -> int:
+    """A token count for prompt tests: one per word."""
+    return len(text.split())
+
+
+def test_prompt_is_the_constant_part_the_standalone_question_its_context_then_answer() -> None:
     prompt = GroundedPrompt(
         question="and on Windows?",
         standalone_question="How do I create a virtual environment on Windows?",
         passages=(VENV, SETS),
     )
-    text = completion_prompt(prompt, max_passages=1, passage_chars=60)
-    assert "[1] 12. Virtual Environments and Packages\nTo create a virtual" in text
-    assert "[2]" not in text and "Sets" not in text
-    assert text.endswith("Question: How do I create a virtual environment on Windows?\nAnswer:")
+    context = compact_context(prompt.standalone_question, prompt.passages, 40, words)
+    text = completion_prompt(context, prompt.standalone_question)
+    assert text.startswith(PROMPT_PREFIX), "llama.cpp reuses the evaluated constant part"
+    assert text.startswith(question_prompt(prompt.standalone_question)), "read before the search"
+    assert text.endswith(
+        f"Question: {prompt.standalone_question}\nContext:\n{context.text}\nAnswer:"
+    )
     assert "and on Windows?" not in text
+
+
+def test_context_quotes_the_most_relevant_sentences_under_their_own_numbers() -> None:
+    context = compact_context("How do I create an empty set?", (VENV, SETS), 30, words)
+    assert context.text == (
+        "[2] To create an empty set you have to use set(), not {}; "
+        "the latter creates an empty dictionary."
+    )
+    assert [p.number for p in context.passages] == [2]
+    assert context.passages[0].url == SETS.url
+
+    both = "How do I create sets, such as an empty set, in a virtual environment?"
+    lines = compact_context(both, (VENV, SETS), 200, words).text.splitlines()
+    assert [line[:3] for line in lines] == ["[1]", "[2]"], "passages in rank order"
+    assert lines[1].startswith("[2] Curly braces"), "sentences in reading order"
+    assert "empty dictionary" in lines[1]
+
+
+def test_a_sentence_over_the_budget_is_cut_to_it() -> None:
+    context = compact_context("How do I create a virtual environment?", (VENV,), 12, words)
+    assert context.text.startswith("[1] To create a virtual environment")
+    assert context.text.endswith(" ...")
+    assert len(context.text) < len(VENV.text) / 2
 
 
 def test_an_uncited_answer_is_attributed_to_the_passage_sharing_most_words() -> None:
@@ -126,6 +160,20 @@ async def test_streams_a_grounded_answer_with_a_citation_and_token_counts(
     assert "[1]" in text
     assert usage.prompt_tokens > 50
     assert 0 < usage.completion_tokens <= 48
+
+
+async def test_a_question_read_during_the_search_is_answered_as_usual(
+    provider: LocalGgufProvider,
+) -> None:
+    provider.prepare("How do I create an empty set?")
+    # Another question is being answered meanwhile: nothing to prepare for, nothing breaks.
+    text, usage = await answer(provider, question("How do I create an empty set?", SETS))
+    provider.prepare("How do I create a virtual environment?")
+    provider.prepare("How do I create a virtual environment?")
+    venv, _ = await answer(provider, question("How do I create a virtual environment?", VENV))
+    assert "set" in text.lower() and "[2]" in text
+    assert usage.prompt_tokens > 50
+    assert "venv" in venv and "[1]" in venv
 
 
 async def test_closing_the_stream_early_frees_the_model_for_the_next_question(

