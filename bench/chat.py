@@ -16,12 +16,14 @@ over every provider with one conversation at a time, and the local model's first
 one conversation. Targets on this machine: 100 ms and 500 ms.
 
     .venv/bin/python -m bench.chat [--providers extractive,local] [--questions 12]
+        [--concurrency 1,10,50]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from collections.abc import Sequence
@@ -45,7 +47,7 @@ from bench.eval import (
 )
 from tests.harness.pipeline import Infrastructure, running_stack
 
-CONCURRENCY = (1, 10, 50)
+CONCURRENCY = "1,10,50"
 
 
 @dataclass
@@ -102,6 +104,7 @@ async def provider_rounds(
     per_round: int,
     budget_s: float,
     workdir: Path,
+    concurrencies: Sequence[int],
 ) -> list[Round]:
     """A chat process with ``provider``, measured at each concurrency after one warm-up turn."""
     env = {
@@ -116,7 +119,7 @@ async def provider_rounds(
         stub = chat_pb2_grpc.ChatServiceStub(channel)
         await converse(stub, "", "warm-up: what is Python?")
         rounds = []
-        for concurrency in CONCURRENCY:
+        for concurrency in concurrencies:
             questions = questions_for(concurrency, pool, per_round)
             print(f"  {provider}: {concurrency} at once, {len(questions)} turns", flush=True)
             rounds.append(await one_round(stub, provider, concurrency, questions, budget_s))
@@ -128,8 +131,12 @@ def triple(values: Sequence[float]) -> str:
     return f"{percentile(values, 50):.0f}/{percentile(values, 95):.0f}"
 
 
-def report(rounds: Sequence[Round]) -> None:
+def report(rounds: Sequence[Round], load: tuple[float, float]) -> None:
     """The table, then the BENCH line."""
+    print(
+        f"\nload average (1 min) {load[0]:.1f} at the start, {load[1]:.1f} at the end "
+        f"({os.cpu_count()} CPUs): timings on a shared machine are as noisy as that"
+    )
     print(
         f"\n{'provider':<11}{'conc':>5}{'turns':>6}{'ttft p50/p95':>15}{'total p50/p95':>16}"
         f"{'pre-provider p50/p95':>22}{'turns/s':>9}{'unfinished':>11}"
@@ -156,6 +163,7 @@ def report(rounds: Sequence[Round]) -> None:
 
 async def run(args: argparse.Namespace) -> None:
     """Index (or reuse), start the retriever, measure each provider, report."""
+    load_at_start = os.getloadavg()[0]
     conversations = load_conversations(QUESTIONS)
     pool = [turn.standalone for c in conversations if c.kind == "answerable" for turn in c.turns]
     infra = infrastructure()
@@ -178,8 +186,9 @@ async def run(args: argparse.Namespace) -> None:
                 args.questions,
                 args.round_budget_s,
                 workdir,
+                [int(c) for c in args.concurrency.split(",")],
             )
-    report(rounds)
+    report(rounds, (load_at_start, os.getloadavg()[0]))
 
 
 def main() -> None:
@@ -187,6 +196,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
         "--providers", default="extractive,local,openai", help="chat providers to measure"
+    )
+    parser.add_argument(
+        "--concurrency", default=CONCURRENCY, help="conversations at once, per round"
     )
     parser.add_argument(
         "--questions", type=int, default=12, help="turns per round (at least the concurrency)"

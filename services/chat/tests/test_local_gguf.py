@@ -22,7 +22,6 @@ from ragchat_chat.providers.local_gguf import (
     completion_prompt,
     load_llama,
     model_file,
-    question_prompt,
 )
 from ragchat_chat.settings import LocalModelSettings
 
@@ -98,7 +97,6 @@ def test_prompt_is_the_constant_part_the_standalone_question_its_context_then_an
     context = compact_context(prompt.standalone_question, prompt.passages, 40, words)
     text = completion_prompt(context, prompt.standalone_question)
     assert text.startswith(PROMPT_PREFIX), "llama.cpp reuses the evaluated constant part"
-    assert text.startswith(question_prompt(prompt.standalone_question)), "read before the search"
     assert text.endswith(
         f"Question: {prompt.standalone_question}\nContext:\n{context.text}\nAnswer:"
     )
@@ -160,20 +158,6 @@ async def test_streams_a_grounded_answer_with_a_citation_and_token_counts(
     assert "[1]" in text
     assert usage.prompt_tokens > 50
     assert 0 < usage.completion_tokens <= 48
-
-
-async def test_a_question_read_during_the_search_is_answered_as_usual(
-    provider: LocalGgufProvider,
-) -> None:
-    provider.prepare("How do I create an empty set?")
-    # Another question is being answered meanwhile: nothing to prepare for, nothing breaks.
-    text, usage = await answer(provider, question("How do I create an empty set?", SETS))
-    provider.prepare("How do I create a virtual environment?")
-    provider.prepare("How do I create a virtual environment?")
-    venv, _ = await answer(provider, question("How do I create a virtual environment?", VENV))
-    assert "set" in text.lower() and "[2]" in text
-    assert usage.prompt_tokens > 50
-    assert "venv" in venv and "[1]" in venv
 
 
 async def test_closing_the_stream_early_frees_the_model_for_the_next_question(

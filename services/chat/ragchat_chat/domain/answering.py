@@ -53,7 +53,6 @@ from ragchat_chat.providers.base import (
     AnswerProvider,
     GroundedPrompt,
     Passage,
-    Preparable,
     QueryRewriter,
     Turn,
     Usage,
@@ -296,9 +295,6 @@ class Answering:
         self, turn: TurnContext, memory: Memory, key: str | None, reply: Reply
     ) -> AsyncIterator[Event]:
         """Search, then decline or stream the provider's answer; citations and summary after."""
-        if isinstance(self.provider, Preparable):
-            # A local model reads the question while the retriever searches.
-            self.provider.prepare(turn.standalone)
         retrieved: Retrieved = await self.retrieval.search(
             turn.standalone, turn.caller.tenant_id, turn.kb_ids, self.policy.retrieval_k
         )

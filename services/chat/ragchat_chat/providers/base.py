@@ -146,14 +146,3 @@ class Preloadable(Protocol):
     async def load(self) -> None:
         """Load the model now."""
         ...
-
-
-@runtime_checkable
-class Preparable(Protocol):
-    """Optional face of a provider that can start on a question before its passages are found:
-    chat calls it right before the search, so the two overlap."""
-
-    def prepare(self, question: str) -> None:
-        """Start reading the standalone ``question``; returns at once (best effort: skipping it
-        changes nothing but the time to first token)."""
-        ...

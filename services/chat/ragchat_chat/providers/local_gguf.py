@@ -8,10 +8,9 @@ completion-style prompt (instructions and one worked example, ``Question: ...``,
 
 On a small CPU the time to first token is the prompt's evaluation, a few ms a token, so the prompt
 is built to be read fast: the constant part comes first (llama.cpp reuses its evaluated tokens
-from the previous prompt: it is read once, at start-up); the question comes next, so the model
-reads it while the retriever searches (:meth:`LocalGgufProvider.prepare`); the context is only
-the passages' sentences most relevant to the question, within ``CHAT_LOCAL_CONTEXT_TOKENS``,
-under their passages' own numbers so ``[n]`` still names the right passage.
+from the previous prompt: it is read once, at start-up); the context is only the passages'
+sentences most relevant to the question, within ``CHAT_LOCAL_CONTEXT_TOKENS``, under their
+passages' own numbers so ``[n]`` still names the right passage.
 
 llama.cpp is blocking and one model must not run two generations at once, so the provider owns
 one worker thread: the model is loaded there on first use (once per process) and every
@@ -20,7 +19,8 @@ the stream early (the client went away) sets a flag the worker checks between to
 generation stops and the next one starts.
 
 A small model often answers correctly without writing ``[n]`` markers; the answer is then
-attributed to the passage sharing most of its words, and that passage's marker is appended.
+attributed to the passage sharing most of its words (of the sentences it was shown), and that
+passage's marker is appended.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import re
 import tempfile
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -48,7 +48,6 @@ INSTRUCTIONS = (
     f"write: {NO_ANSWER_SENTENCE}"
 )
 # One worked example: a base model follows a shown format far better than a described one.
-# The question comes before its context, so the model can read it while the passages are searched.
 EXAMPLE = (
     "Question: How do I add an item to a list?\n"
     "Context:\n[1] The list method append() adds an item to the end of the list.\n"
@@ -190,16 +189,11 @@ def _rank(passages: tuple[Passage, ...]) -> Callable[[Passage], int]:
     return lambda passage: order[passage.number]
 
 
-def question_prompt(question: str) -> str:
-    """The prompt up to the question's context: what the model can read before the search ends."""
-    return f"{PROMPT_PREFIX}Question: {question}\nContext:\n"
-
-
 def completion_prompt(context: PromptContext, question: str) -> str:
     """The completion-style prompt: the constant instructions and example first (llama.cpp
     reuses their evaluated tokens from one question to the next), the standalone question, its
     context, then ``Answer:``."""
-    return f"{question_prompt(question)}{context.text}\nAnswer:"
+    return f"{PROMPT_PREFIX}Question: {question}\nContext:\n{context.text}\nAnswer:"
 
 
 def _clipped(text: str, limit: int) -> str:
@@ -247,21 +241,11 @@ class LocalGgufProvider:
         self._model: CompletionModel | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-gguf")
         self._running: set[threading.Event] = set()
-        self._preparing: Future[None] | None = None
 
     async def load(self) -> None:
         """Assemble (first time only) and load the model now rather than on the first question,
         and evaluate the prompt's constant beginning, which every question then reuses."""
         await asyncio.get_running_loop().run_in_executor(self._worker, self._warmed)
-
-    def prepare(self, question: str) -> None:
-        """Have the worker read the prompt up to the question's context while the passages are
-        searched; the answer's prompt starts the same, so llama.cpp evaluates only the context
-        after the search. Skipped while questions are being answered or a preparation waits:
-        their prompts would replace it before its answer comes."""
-        if self._running or (self._preparing is not None and not self._preparing.done()):
-            return
-        self._preparing = self._worker.submit(self._read, question_prompt(question))
 
     def _read(self, text: str) -> None:
         """Evaluate ``text`` (one token is sampled, not kept). Runs in the worker thread only."""
