@@ -306,7 +306,9 @@ async def force_merge(client: AsyncOpenSearch, index: str) -> None:
 
 async def resume_point(client: AsyncOpenSearch, spec: ChunkIndexSpec, size: int) -> int:
     """The first chunk to index: past what an unfinished build of ``spec`` holds (less the
-    batches that may have been in flight when it stopped), or 0 after deleting what is there."""
+    batches that may have been in flight when it stopped; none when all chunks are there, since
+    rewriting some would leave deletions that make the force-merge rebuild the whole HNSW graph),
+    or 0 after deleting what is there."""
     if not await client.indices.exists(index=spec.index):
         return 0
     await client.indices.refresh(index=spec.index, request_timeout=3600)
@@ -314,7 +316,7 @@ async def resume_point(client: AsyncOpenSearch, spec: ChunkIndexSpec, size: int)
     settings = await client.indices.get_settings(index=spec.index, name="index.refresh_interval")
     loading = settings[spec.index]["settings"]["index"]["refresh_interval"] == "-1"
     if loading and count <= size:
-        first = max(0, (count // BATCH - IN_FLIGHT) * BATCH)
+        first = size if count == size else max(0, (count // BATCH - IN_FLIGHT) * BATCH)
         print(f"  resuming an unfinished build at chunk {first:,}", flush=True)
         return first
     await client.indices.delete(index=spec.index)
