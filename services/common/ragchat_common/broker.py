@@ -33,6 +33,7 @@ def create_broker(
         client_id=service,
         acks="all",
         enable_idempotence=True,
+        linger_ms=settings.linger_ms,
         allow_auto_create_topics=False,
         ack_policy=AckPolicy.ACK,
         graceful_timeout=settings.graceful_timeout_s,
