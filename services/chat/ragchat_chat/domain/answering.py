@@ -124,6 +124,8 @@ class Reply:
     citations: list[Citation] = field(default_factory=list)
     declined: bool = False
     retrieval_ms: float = 0.0
+    # The retriever's Search call alone (retrieval_ms less this is chat's own part).
+    search_ms: float = 0.0
     first_token_ms: float = 0.0
     # The generation's marker renumbering: the citations of a stopped answer's sent part.
     renumberer: CitationRenumberer | None = None
@@ -298,7 +300,7 @@ class Answering:
         retrieved: Retrieved = await self.retrieval.search(
             turn.standalone, turn.caller.tenant_id, turn.kb_ids, self.policy.retrieval_k
         )
-        reply.retrieval_ms = turn.clock.ms()
+        reply.retrieval_ms, reply.search_ms = turn.clock.ms(), retrieved.took_ms
         prompt = GroundedPrompt(
             question=turn.question,
             standalone_question=turn.standalone,
@@ -474,6 +476,7 @@ class Answering:
             declined=answer.declined,
             citations=len(answer.citations),
             retrieval_ms=round(timings.retrieval_ms, 1),
+            search_ms=round(reply.search_ms, 1),
             first_token_ms=round(timings.first_token_ms, 1),
             total_ms=round(timings.total_ms, 1),
         )
