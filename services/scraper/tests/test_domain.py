@@ -208,6 +208,18 @@ def test_script_shell_needs_javascript_and_a_real_page_does_not() -> None:
     assert not needs_javascript(parse_html(PAGE, "https://w.example/"), min_text_chars=50)
 
 
+def test_a_short_static_page_with_scripts_and_navigation_is_not_a_shell() -> None:
+    nav = "".join(f'<li><a href="/docs/{n}.html">{n}</a></li>' for n in ("intro", "api", "faq"))
+    stub = parse_html(
+        f'<html><body><nav><ul>{nav}</ul></nav><a href="/index.html">Home</a>'
+        "<main><h1>Uploading</h1><p>This page moved.</p></main>"
+        '<script src="/_static/doctools.js"></script></body></html>',
+        "https://w.example/docs/uploading.html",
+    )
+    assert stub.script_count == 1 and stub.text_chars < 200
+    assert not needs_javascript(stub, min_text_chars=200)
+
+
 def test_meta_robots_noindex_nofollow() -> None:
     page = parse_html(
         '<html><head><meta name="robots" content="noindex, nofollow"></head><body>x</body></html>',

@@ -364,6 +364,15 @@ def parse_html(html: str, url: str) -> ParsedHtml:
     )
 
 
+SHELL_MAX_LINKS = 3
+
+
 def needs_javascript(page: ParsedHtml, min_text_chars: int) -> bool:
-    """Whether a page looks like a script-driven shell: scripts, and little text without them."""
-    return page.script_count > 0 and page.text_chars < min_text_chars
+    """Whether a page looks like a script-driven shell: scripts, little text without them, and
+    hardly a link. A short page of a static site (a docs stub, an index of letters) has scripts
+    too, but its navigation is in the HTML: rendering it would cost a browser and find nothing."""
+    return (
+        page.script_count > 0
+        and page.text_chars < min_text_chars
+        and len(page.links) <= SHELL_MAX_LINKS
+    )
