@@ -160,6 +160,17 @@ async def test_streams_a_grounded_answer_with_a_citation_and_token_counts(
     assert 0 < usage.completion_tokens <= 48
 
 
+async def test_passages_that_hardly_touch_the_question_are_declined_without_the_model(
+    provider: LocalGgufProvider,
+) -> None:
+    text, usage = await answer(provider, question("What is your refund policy?", VENV, SETS))
+    assert text == NO_ANSWER_SENTENCE
+    assert usage.completion_tokens == 0, "the model was not asked"
+    # One word of the question in the passage is under CHAT_LOCAL_MIN_COVERAGE: declined too.
+    text, _ = await answer(provider, question("Do sets keep insertion order stably?", SETS))
+    assert text == NO_ANSWER_SENTENCE
+
+
 async def test_closing_the_stream_early_frees_the_model_for_the_next_question(
     provider: LocalGgufProvider, loader: CountingLoader
 ) -> None:
@@ -201,7 +212,7 @@ class SilentModel:
 async def test_an_empty_completion_becomes_the_no_answer_sentence() -> None:
     local = LocalGgufProvider(LocalModelSettings(), lambda path, settings: SilentModel())
     try:
-        text, usage = await answer(local, question("What is the refund policy?", VENV))
+        text, usage = await answer(local, question("How do I create a virtual env?", VENV))
     finally:
         await local.aclose()
     assert text == NO_ANSWER_SENTENCE

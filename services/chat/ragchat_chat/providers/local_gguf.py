@@ -129,6 +129,9 @@ class PromptContext:
     # The passages the context quotes, in prompt order, each holding only the sentences quoted
     # (an answer without a marker is attributed to one of them).
     passages: tuple[Passage, ...]
+    # The (weighted) share of the question's words the best sentence holds; 0 when none shares
+    # any.
+    coverage: float = 0.0
 
 
 def compact_context(
@@ -180,7 +183,8 @@ def compact_context(
         )
         for passage in shown
     )
-    return PromptContext("\n".join(f"[{p.number}] {p.text}" for p in quoted), quoted)
+    text = "\n".join(f"[{p.number}] {p.text}" for p in quoted)
+    return PromptContext(text, quoted, scored[0].coverage if scored else 0.0)
 
 
 def _rank(passages: tuple[Passage, ...]) -> Callable[[Passage], int]:
@@ -315,6 +319,10 @@ class LocalGgufProvider:
                 return
             model = self._loaded()
             text = self._prompt_text(model, generation)
+            if generation.context.coverage < self._settings.min_coverage:
+                # The small model seldom declines by itself: when no sentence holds enough of
+                # the question, it is not asked (and the answer becomes the decline).
+                return
             generation.prompt_tokens = len(model.tokenize(text.encode()))
             for piece in self._completion(model, text):
                 if generation.stopped.is_set():
