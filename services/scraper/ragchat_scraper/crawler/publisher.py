@@ -15,6 +15,8 @@ from ragchat_common.topics import CRAWL_PROGRESS, PAGE_PARSED
 
 from ragchat_scraper.store.crawl_store import CrawlStore
 
+JSON_CONTENT = {"content-type": "application/json"}
+
 
 class PagePublisher:
     """Sends ``page.parsed`` (key: page id) and ``crawl.progress`` (key: crawl id)."""
@@ -36,8 +38,14 @@ class PagePublisher:
         self.progress_topic = progress_topic
 
     async def page(self, event: PageParsed) -> PageParsed:
-        """Publish a page (by reference when too large); returns what was sent."""
-        if len(event.model_dump_json()) > self.max_message_bytes:
+        """Publish a page (by reference when too large); returns what was sent.
+
+        The JSON measured against the size limit is the JSON sent: a page is serialised once
+        (the broker would serialise the model again), with the content type the broker gives
+        JSON, so consumers read it the same way.
+        """
+        body = event.model_dump_json().encode()
+        if len(body) > self.max_message_bytes:
             body = event.model_dump(mode="json", include={"blocks", "images"})
             await self.store.store_body(event.page_id, event.content_hash, body)
             event = event.model_copy(
@@ -49,7 +57,10 @@ class PagePublisher:
                     ),
                 }
             )
-        await self.broker.publish(event, self.page_topic, key=event.page_id.encode())
+            body = event.model_dump_json().encode()
+        await self.broker.publish(
+            body, self.page_topic, key=event.page_id.encode(), headers=JSON_CONTENT
+        )
         return event
 
     async def progress(self, event: CrawlProgress) -> None:
