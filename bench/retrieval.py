@@ -225,12 +225,16 @@ class BuiltIndex:
     index_s: float
     merge_s: float
     reused: bool
+    indexed: int
+    """Chunks the timed indexing wrote (fewer than ``size`` when a build was resumed)."""
 
 
-def record_build(marker: Path, size: int, index_s: float, merge_s: float) -> None:
+def record_build(marker: Path, size: int, index_s: float, merge_s: float, indexed: int) -> None:
     """Note in ``.local/bench`` that the index of ``size`` chunks is complete, and its cost."""
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps({"size": size, "index_s": index_s, "merge_s": merge_s}))
+    marker.write_text(
+        json.dumps({"size": size, "index_s": index_s, "merge_s": merge_s, "indexed": indexed})
+    )
 
 
 # While loading: no refreshes (each would flush a small segment with its own HNSW graph), no
@@ -331,7 +335,10 @@ async def synthetic_index(client: AsyncOpenSearch, size: int, seed: int) -> Buil
         count = (await client.count(index=spec.alias))["count"]
         if count == size:
             built = json.loads(await asyncio.to_thread(marker.read_text))
-            return BuiltIndex(spec.alias, size, built["index_s"], built["merge_s"], reused=True)
+            indexed = built.get("indexed", size)
+            return BuiltIndex(
+                spec.alias, size, built["index_s"], built["merge_s"], reused=True, indexed=indexed
+            )
     first = await resume_point(client, spec, size)
     await ensure_chunk_index(client, spec)
     await client.indices.put_settings(index=spec.index, body={"index": LOADING_SETTINGS})
@@ -339,14 +346,15 @@ async def synthetic_index(client: AsyncOpenSearch, size: int, seed: int) -> Buil
     await load_chunks(client, spec.index, size, seed, first)
     await client.indices.refresh(index=spec.index, request_timeout=3600)
     index_s = time.perf_counter() - started
-    print(f"  indexed {size:,} in {index_s:.0f} s ({size / index_s:,.0f} chunks/s)", flush=True)
+    rate = (size - first) / index_s
+    print(f"  indexed {size - first:,} in {index_s:.0f} s ({rate:,.0f} chunks/s)", flush=True)
     merge_started = time.perf_counter()
     await force_merge(client, spec.index)
     merge_s = time.perf_counter() - merge_started
     print(f"  force-merged to one segment in {merge_s:.0f} s", flush=True)
     await client.indices.put_settings(index=spec.index, body={"index": SERVING_SETTINGS})
-    await asyncio.to_thread(record_build, marker, size, index_s, merge_s)
-    return BuiltIndex(spec.alias, size, index_s, merge_s, reused=False)
+    await asyncio.to_thread(record_build, marker, size, index_s, merge_s, size - first)
+    return BuiltIndex(spec.alias, size, index_s, merge_s, reused=False, indexed=size - first)
 
 
 @dataclass
@@ -524,7 +532,8 @@ async def main(size: int, queries: int, warmup: int, doc_alias: str, seed: int) 
         await client.close()
     state = "reused (built earlier" if built.reused else "built now ("
     print(
-        f"  {state} indexing {built.index_s:.0f} s = {size / built.index_s:,.0f} chunks/s, "
+        f"  {state} indexing {built.indexed:,} chunks in {built.index_s:.0f} s = "
+        f"{built.indexed / built.index_s:,.0f} chunks/s, "
         f"force-merge {built.merge_s:.0f} s)"
     )
     settings = RetrieverSettings()
