@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -220,7 +220,7 @@ class Answering:
             )
         return message, requested_kbs(caller, request.kb_ids)
 
-    async def converse(self, caller: Caller, request: Question) -> AsyncIterator[Event]:
+    async def converse(self, caller: Caller, request: Question) -> AsyncGenerator[Event, None]:
         """Answer one question; yields text pieces, then citations, then the summary."""
         clock = Clock(time.perf_counter())
         message, kb_ids = self._checked(caller, request)
@@ -254,7 +254,7 @@ class Answering:
 
     async def _turn(
         self, turn: TurnContext, history: list[Turn], cacheable: bool, reply: Reply
-    ) -> AsyncIterator[Event]:
+    ) -> AsyncGenerator[Event, None]:
         """The cached answer when there is one, else a searched and generated (or declined)
         one."""
         key = None

@@ -43,9 +43,9 @@ def export_onnx(model_path: Path, target: Path) -> None:
         def forward(
             self, input_ids: torch.Tensor, mask: torch.Tensor, types: torch.Tensor
         ) -> torch.Tensor:
-            return self.model(
-                input_ids=input_ids, attention_mask=mask, token_type_ids=types
-            ).last_hidden_state
+            output = self.model(input_ids=input_ids, attention_mask=mask, token_type_ids=types)
+            hidden: torch.Tensor = output.last_hidden_state
+            return hidden
 
     sample = torch.tensor([[101, 7592, 2088, 102]])
     axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, OUTPUT)}

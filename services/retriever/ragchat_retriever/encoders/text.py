@@ -69,7 +69,8 @@ def mean_pooled(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Unit-length means of each sequence's token vectors, padding left out."""
     weights = mask[:, :, None].astype(np.float32)
     summed = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-    return summed / np.clip(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12, None)
+    unit: np.ndarray = summed / np.clip(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12, None)
+    return unit
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class QueryEncoder:
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": types},
         )
-        return mean_pooled(hidden, mask).tolist()
+        vectors: list[list[float]] = mean_pooled(hidden, mask).tolist()
+        return vectors
 
     def encode(self, query: str) -> tuple[float, ...]:
         """The unit-length vector of ``query`` (blocking)."""

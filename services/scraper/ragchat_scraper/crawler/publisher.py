@@ -46,8 +46,8 @@ class PagePublisher:
         """
         body = event.model_dump_json().encode()
         if len(body) > self.max_message_bytes:
-            body = event.model_dump(mode="json", include={"blocks", "images"})
-            await self.store.store_body(event.page_id, event.content_hash, body)
+            content = event.model_dump(mode="json", include={"blocks", "images"})
+            await self.store.store_body(event.page_id, event.content_hash, content)
             event = event.model_copy(
                 update={
                     "blocks": [],
