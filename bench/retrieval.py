@@ -2,14 +2,17 @@
 
 Serves ``RetrieverService`` in this process on a free gRPC port, exactly as the service wires it
 (query encoder, searcher, per-page cap), and for each mode (hybrid, bm25, vector) sends queries one
-at a time through gRPC ("ours": what a caller sees, query encoding included) and the very same
-``_msearch`` body straight to OpenSearch ("raw": client-side time of the HTTP request), back to
-back. It prints p50/p95/p99 of both; of the overhead, ours less the ``_msearch`` request that very
-search made (timed by the service's client: gRPC, query encoding, query building, parsing the
-answer, fusion and the reply; OpenSearch's own time and its variance left out); of the
+at a time through gRPC ("ours": what a caller sees, query encoding included), then replays the very
+same OpenSearch requests that search made, as it made them (hybrid: the BM25 and k-NN candidate
+queries together, then the chosen chunks' details) straight to OpenSearch ("raw": client-side
+time of the HTTP requests), back to back. It prints p50/p95/p99 of both; of the overhead, ours
+less the time during which that very search had an OpenSearch request under way (timed by the
+service's client: gRPC, query encoding not hidden behind a request, query building, parsing the
+answers, fusion and the reply; OpenSearch's own time and its variance left out); of the
 query-encoding time alone (measured separately on the same query); the p95 of the overhead less
-the encoding; the p95 of ours - raw query by query (which also holds the variance between two
-OpenSearch requests); and OpenSearch's own ``took``.
+the encoding; the p95 of ours - raw query by query (which also holds the variance between
+OpenSearch requests); and OpenSearch's own ``took`` (the longest of concurrent requests, summed
+over the rounds).
 
 Indexes measured:
 
@@ -61,14 +64,12 @@ from ragchat.v1 import retriever_pb2, retriever_pb2_grpc
 from ragchat_common.rpc import start_grpc_server
 from ragchat_common.settings import OpenSearchSettings
 from ragchat_retriever.api.search import SERVICE_NAME, RetrieverService, SearchMetrics, register
-from ragchat_retriever.domain.search import KbScope, SearchFilters, SearchMode
-from ragchat_retriever.domain.searcher import ChunkSearcher, validated_search
+from ragchat_retriever.domain.search import SearchMode
 from ragchat_retriever.encoders.loaded import QueryModels
 from ragchat_retriever.main import create_searcher
 from ragchat_retriever.settings import RetrieverSettings
 from ragchat_retriever.store import create_opensearch
 from ragchat_retriever.store.index import ChunkIndexSpec, ensure_chunk_index
-from ragchat_retriever.store.search import ChunkSearchStore
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -363,19 +364,31 @@ class Timings:
 
     ours: list[float]
     inner: list[float]
-    """The OpenSearch request each of ours made, timed by the service's own client."""
+    """Time the OpenSearch requests of each of ours were under way, timed by the service's own
+    client."""
     raw: list[float]
     took: list[float]
     encode: list[float]
 
 
+@dataclass(frozen=True)
+class TimedRequest:
+    """One ``_msearch`` the measured service made: its body and when it ran."""
+
+    body: Any
+    started: float
+    ended: float
+
+
 class TimedOpenSearch(AsyncOpenSearch):
-    """The measured service's client: it notes how long each ``_msearch`` took end to end (body
-    serialised, sent, answer parsed), so a query's own overhead is its gRPC time less that."""
+    """The measured service's client: it notes each ``_msearch`` body and when the request ran end
+    to end (body serialised, sent, answer parsed), so a query's own overhead is its gRPC time
+    less the time OpenSearch requests were under way, and the very same requests can be replayed
+    raw."""
 
     def __init__(self, url: str, timeout_s: float) -> None:
         super().__init__(hosts=[url], timeout=timeout_s)
-        self.msearch_ms: list[float] = []
+        self.requests: list[TimedRequest] = []
 
     async def msearch(self, *args: Any, **kwargs: Any) -> Any:
         """:meth:`AsyncOpenSearch.msearch`, timed."""
@@ -383,7 +396,28 @@ class TimedOpenSearch(AsyncOpenSearch):
         try:
             return await super().msearch(*args, **kwargs)
         finally:
-            self.msearch_ms.append(since_ms(started))
+            self.requests.append(TimedRequest(kwargs["body"], started, time.perf_counter()))
+
+
+def rounds(requests: Sequence[TimedRequest]) -> list[list[TimedRequest]]:
+    """``requests`` grouped into rounds of requests that were under way together."""
+    grouped: list[list[TimedRequest]] = []
+    end = float("-inf")
+    for request in sorted(requests, key=lambda r: r.started):
+        if request.started < end:
+            grouped[-1].append(request)
+        else:
+            grouped.append([request])
+        end = max(end, request.ended)
+    return grouped
+
+
+def busy_ms(requests: Sequence[TimedRequest]) -> float:
+    """Milliseconds during which at least one of ``requests`` was under way."""
+    return sum(
+        (max(r.ended for r in group) - min(r.started for r in group)) * 1000
+        for group in rounds(requests)
+    )
 
 
 def percentile(values: Sequence[float], q: int) -> float:
@@ -402,43 +436,36 @@ async def measure_mode(
     mode: SearchMode,
     queries: Sequence[tuple[str, str]],
     stub: retriever_pb2_grpc.RetrieverServiceStub,
-    searcher: ChunkSearcher,
-    store: ChunkSearchStore,
     models: QueryModels,
+    client: TimedOpenSearch,
     warmup: int,
 ) -> Timings:
-    """Ours and raw for each ``(kb id, query)``, alternating so both see the same conditions."""
+    """Ours and raw for each ``(kb id, query)``, back to back so both see the same conditions."""
     timings = Timings([], [], [], [], [])
-    client = store.client
-    assert isinstance(client, TimedOpenSearch)
     for n, (kb_id, query) in enumerate(queries):
         request = retriever_pb2.SearchRequest(query=query, kb_ids=[kb_id], k=10, mode=MODES[mode])
-        client.msearch_ms.clear()
+        client.requests.clear()
         started = time.perf_counter()
         await stub.Search(request, timeout=30)
         ours_ms = since_ms(started)
-        (inner_ms,) = client.msearch_ms
-        search = validated_search(
-            KbScope((kb_id,)), mode, 10, query, b"", SearchFilters(), searcher.tuning
-        )
+        inner_ms = busy_ms(client.requests)
+        raw_ms = took_ms = 0.0
+        for group in rounds(client.requests):
+            started = time.perf_counter()
+            responses = await asyncio.gather(
+                *(AsyncOpenSearch.msearch(client, body=r.body) for r in group)
+            )
+            raw_ms += since_ms(started)
+            took_ms += max(float(response["took"]) for response in responses)
         started = time.perf_counter()
-        vector = await models.embed(query)
+        await models.embed(query)
         encode_ms = since_ms(started)
-        scoped = {
-            SearchMode.BM25: [searcher.text_query(search)],
-            SearchMode.VECTOR: [searcher.vector_query(search, vector)],
-            SearchMode.HYBRID: [searcher.text_query(search), searcher.vector_query(search, vector)],
-        }[mode]
-        body = store.msearch_body(scoped)
-        started = time.perf_counter()
-        response = await store.client.msearch(body=body)
-        raw_ms = since_ms(started)
         if n < warmup:
             continue
         timings.ours.append(ours_ms)
         timings.inner.append(inner_ms)
         timings.raw.append(raw_ms)
-        timings.took.append(float(response["took"]))
+        timings.took.append(took_ms)
         if mode is not SearchMode.BM25:
             timings.encode.append(encode_ms)
     return timings
@@ -494,11 +521,9 @@ async def measure_index(
     server = await start_grpc_server("127.0.0.1", 0, [register(service)], [SERVICE_NAME])
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
     stub = retriever_pb2_grpc.RetrieverServiceStub(channel)
-    store = ChunkSearchStore(client, alias)
     try:
         return {
-            mode: await measure_mode(mode, queries, stub, searcher, store, models, warmup)
-            for mode in MODES
+            mode: await measure_mode(mode, queries, stub, models, client, warmup) for mode in MODES
         }
     finally:
         await channel.close()

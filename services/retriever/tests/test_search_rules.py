@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from opensearchpy import AsyncOpenSearch
 from ragchat_retriever.domain.search import (
-    ChunkHit,
+    Candidate,
+    ChunkDetailsQuery,
     EmptyScope,
     InvalidSearch,
     KbScope,
@@ -33,8 +34,8 @@ SCOPE = KbScope(("kb-a", "kb-b"), tenant_id="t-1")
 SCOPE_FILTER = [{"terms": {"kb_id": ["kb-a", "kb-b"]}}, {"term": {"tenant_id": "t-1"}}]
 
 
-def hit(chunk_id: str, page_id: str = "p") -> ChunkHit:
-    return ChunkHit(chunk_id, page_id, "kb-a", 1.0, "u", "t", (), "text", "")
+def hit(chunk_id: str, page_id: str = "p") -> Candidate:
+    return Candidate(chunk_id, page_id, 1.0)
 
 
 @pytest.mark.parametrize("kb_ids", [(), ("",), ("kb-a", "  ")])
@@ -50,7 +51,7 @@ def test_a_blank_tenant_is_refused_rather_than_ignored() -> None:
 
 def test_the_bm25_body_filters_by_scope_then_by_the_callers_filters() -> None:
     filters = SearchFilters(content_types=("text/html",), url_prefix="https://a/")
-    body = TextMatchQuery(SCOPE, filters, size=7, snippet_chars=100, text="refund").body()
+    body = TextMatchQuery(SCOPE, filters, size=7, text="refund").body()
 
     assert body["size"] == 7
     assert body["query"]["bool"]["filter"] == [
@@ -58,14 +59,43 @@ def test_the_bm25_body_filters_by_scope_then_by_the_callers_filters() -> None:
         {"terms": {"content_type": ["text/html"]}},
         {"prefix": {"url": "https://a/"}},
     ]
+    assert body["_source"] is False, "candidates are loaded whole only once chosen"
+    assert body["docvalue_fields"] == ["page_id"]
+    assert "highlight" not in body
+    assert body["track_total_hits"] is False
+
+
+def test_the_details_body_loads_only_named_chunks_within_the_scope() -> None:
+    filters = SearchFilters(languages=("en",))
+    query = ChunkDetailsQuery(
+        SCOPE, filters, size=2, chunk_ids=("c1", "c2"), text="refund policy", snippet_chars=80
+    )
+    body = query.body()
+
+    assert body["query"] == {
+        "bool": {
+            "filter": [
+                *SCOPE_FILTER,
+                {"terms": {"language": ["en"]}},
+                {"ids": {"values": ["c1", "c2"]}},
+            ]
+        }
+    }
+    assert body["size"] == 2
     assert body["_source"] == {"excludes": ["vector", "image_vector"]}
+    highlight = body["highlight"]
+    assert highlight["highlight_query"] == {"match": {"text": "refund policy"}}
+    assert highlight["fields"]["text"]["fragment_size"] == 80
+
+
+def test_a_details_query_loads_exactly_the_chunks_it_names() -> None:
+    with pytest.raises(InvalidSearch):
+        ChunkDetailsQuery(SCOPE, SearchFilters(), size=3, chunk_ids=("c1",))
 
 
 @pytest.mark.parametrize("field", ["vector", "image_vector"])
 def test_the_knn_body_prefilters_inside_the_knn_query(field: Any) -> None:
-    query = VectorQuery(
-        SCOPE, SearchFilters(), size=5, snippet_chars=100, vector_field=field, vector=(0.1, 0.2)
-    )
+    query = VectorQuery(SCOPE, SearchFilters(), size=5, vector_field=field, vector=(0.1, 0.2))
     body = query.body()
 
     knn = body["query"]["knn"][field]
@@ -75,12 +105,12 @@ def test_the_knn_body_prefilters_inside_the_knn_query(field: Any) -> None:
 
 def test_a_query_needs_a_real_scope() -> None:
     with pytest.raises(TypeError):
-        TextMatchQuery({"kb_ids": []}, SearchFilters(), 5, 100, text="x")  # type: ignore[arg-type]
+        TextMatchQuery({"kb_ids": []}, SearchFilters(), 5, text="x")  # type: ignore[arg-type]
 
 
 async def test_the_store_sends_nothing_but_scoped_queries() -> None:
     store = ChunkSearchStore(AsyncOpenSearch(hosts=["http://127.0.0.1:1"]), "chunks")
-    scoped = TextMatchQuery(SCOPE, SearchFilters(), 5, 100, text="refund")
+    scoped = TextMatchQuery(SCOPE, SearchFilters(), 5, text="refund")
 
     assert store.msearch_body([scoped]) == [{"index": "chunks"}, scoped.body()]
     with pytest.raises(TypeError):

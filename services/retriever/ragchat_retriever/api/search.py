@@ -30,9 +30,9 @@ from ragchat_retriever.domain.search import (
 from ragchat_retriever.domain.searcher import (
     ChunkSearcher,
     ImageSearchUnavailable,
+    UnreadableImage,
     validated_search,
 )
-from ragchat_retriever.encoders.clip import UnreadableImage
 from ragchat_retriever.encoders.loaded import ModelsNotLoaded, QueryModels
 from ragchat_retriever.store.index import version_of
 from ragchat_retriever.store.knowledge_bases import KnowledgeBaseIndex

@@ -1,18 +1,24 @@
 """ChunkSearcher: one search request from validation to ranked, capped hits.
 
-Per mode: BM25 and k-NN alone return their own order; hybrid sends both in one ``_msearch`` and
-fuses them by reciprocal rank fusion; image mode runs k-NN over CLIP image vectors with a CLIP
-vector of the query text or image. Every mode then passes the candidates through the reranker
-and keeps at most N chunks per page.
+Per mode: BM25 and k-NN alone return their own order of candidates; hybrid fuses both by
+reciprocal rank fusion, sending the BM25 query at once and the k-NN query as soon as the query is
+encoded, so OpenSearch matches words while the encoder runs (on 2 cores this hides the encoding,
+about 9 ms, behind BM25); image mode runs k-NN over CLIP image vectors with a CLIP vector of the
+query text or image. Every mode then keeps at most N chunks per page, loads the reranker's
+shortlist whole (with highlighted snippets) in a second round, and returns the reranker's best
+``k``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from ragchat_retriever.domain.search import (
+    Candidate,
+    ChunkDetailsQuery,
     ChunkHit,
     FieldBoosts,
     IdentityReranker,
@@ -34,11 +40,19 @@ class ImageSearchUnavailable(Exception):
     """Image mode was asked for where image vectors are off or no CLIP model is configured."""
 
 
+class UnreadableImage(ValueError):
+    """The query image is not an image this process can decode."""
+
+
 class ScopedSearchStore(Protocol):
     """Runs kb-scoped queries (the search store)."""
 
-    async def search(self, queries: Sequence[KbScopedQuery]) -> list[list[ChunkHit]]:
-        """The hits of each query, in order."""
+    async def candidates(self, queries: Sequence[KbScopedQuery]) -> list[list[Candidate]]:
+        """The candidates of each query, in order."""
+        ...
+
+    async def chunks(self, query: ChunkDetailsQuery) -> list[ChunkHit]:
+        """The chunks ``query`` names that still exist, in its order."""
         ...
 
 
@@ -143,7 +157,6 @@ class ChunkSearcher:
             scope=search.scope,
             filters=search.filters,
             size=self._candidates(search.k),
-            snippet_chars=self.tuning.snippet_chars,
             text=search.query,
             boosts=self.tuning.boosts,
         )
@@ -154,10 +167,8 @@ class ChunkSearcher:
             scope=search.scope,
             filters=search.filters,
             size=self._candidates(search.k),
-            snippet_chars=self.tuning.snippet_chars,
             vector_field="image_vector" if search.mode is SearchMode.IMAGE else "vector",
             vector=vector,
-            text=search.query,
         )
 
     async def _image_vector(self, search: ChunkSearch) -> tuple[float, ...]:
@@ -170,32 +181,63 @@ class ChunkSearcher:
             return await self.image.embed_image(search.image)
         return await self.image.embed_text(search.query)
 
-    async def ranked(self, search: ChunkSearch) -> list[ChunkHit]:
-        """Candidates of ``search`` in ranked order, before reranking and the per-page cap."""
+    def details_query(
+        self, search: ChunkSearch, shortlist: Sequence[Candidate]
+    ) -> ChunkDetailsQuery:
+        """The second round of ``search``: the ``shortlist`` chunks, whole, snippets highlighted."""
+        return ChunkDetailsQuery(
+            scope=search.scope,
+            filters=search.filters,
+            size=len(shortlist),
+            chunk_ids=tuple(candidate.chunk_id for candidate in shortlist),
+            text=search.query,
+            snippet_chars=self.tuning.snippet_chars,
+        )
+
+    async def ranked(self, search: ChunkSearch) -> list[Candidate]:
+        """Candidates of ``search`` in ranked order, before the per-page cap and reranking."""
         if search.mode is SearchMode.BM25:
-            (hits,) = await self.store.search([self.text_query(search)])
+            (hits,) = await self.store.candidates([self.text_query(search)])
             return hits
         if search.mode is SearchMode.IMAGE:
             vector = await self._image_vector(search)
-            (hits,) = await self.store.search([self.vector_query(search, vector)])
+            (hits,) = await self.store.candidates([self.vector_query(search, vector)])
             return hits
-        vector = await self.text.embed(search.query)
         if search.mode is SearchMode.VECTOR:
-            (hits,) = await self.store.search([self.vector_query(search, vector)])
-            return hits
-        bm25, knn = await self.store.search(
-            [self.text_query(search), self.vector_query(search, vector)]
-        )
+            return await self._knn_candidates(search)
+        try:
+            async with asyncio.TaskGroup() as group:
+                bm25 = group.create_task(self.store.candidates([self.text_query(search)]))
+                knn = group.create_task(self._knn_candidates(search))
+        except ExceptionGroup as failed:
+            # Callers handle the store's and encoder's own errors; both halves fail alike.
+            raise failed.exceptions[0] from None
         return reciprocal_rank_fusion(
             [
-                RankedList(bm25, self.tuning.bm25_weight),
-                RankedList(knn, self.tuning.vector_weight),
+                RankedList(bm25.result()[0], self.tuning.bm25_weight),
+                RankedList(knn.result(), self.tuning.vector_weight),
             ],
             self.tuning.rrf_rank_constant,
         )
 
+    async def _knn_candidates(self, search: ChunkSearch) -> list[Candidate]:
+        """k-NN candidates of the query's text vector."""
+        vector = await self.text.embed(search.query)
+        (hits,) = await self.store.candidates([self.vector_query(search, vector)])
+        return hits
+
     async def search(self, search: ChunkSearch) -> list[ChunkHit]:
-        """The best ``search.k`` hits, reranked, at most N per page."""
+        """The best ``search.k`` hits, at most N per page, reranked."""
         candidates = await self.ranked(search)
-        reranked = await self.reranker.rerank(search.query, candidates)
-        return cap_per_page(reranked, self.tuning.max_chunks_per_page, search.k)
+        shortlist = cap_per_page(
+            candidates, self.tuning.max_chunks_per_page, self.reranker.shortlist(search.k)
+        )
+        if not shortlist:
+            return []
+        scores = {candidate.chunk_id: candidate.score for candidate in shortlist}
+        hits = [
+            replace(hit, score=scores[hit.chunk_id])
+            for hit in await self.store.chunks(self.details_query(search, shortlist))
+        ]
+        reranked = await self.reranker.rerank(search.query, hits)
+        return reranked[: search.k]

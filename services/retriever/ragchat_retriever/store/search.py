@@ -1,4 +1,5 @@
-"""Reads of the chunks index: several kb-scoped queries in one ``_msearch`` round trip.
+"""Reads of the chunks index: kb-scoped candidate queries in one ``_msearch`` round trip, then
+the chosen chunks, whole, in another.
 
 This is the retriever's only read path to OpenSearch, and it takes nothing but
 :class:`~ragchat_retriever.domain.search.KbScopedQuery` objects, whose bodies always carry the
@@ -14,7 +15,13 @@ from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as OpenSearchConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 
-from ragchat_retriever.domain.search import ChunkHit, HitImage, KbScopedQuery
+from ragchat_retriever.domain.search import (
+    Candidate,
+    ChunkDetailsQuery,
+    ChunkHit,
+    HitImage,
+    KbScopedQuery,
+)
 from ragchat_retriever.store.chunks import is_transient
 
 
@@ -24,6 +31,11 @@ class SearchUnavailable(Exception):
 
 class SearchFailed(Exception):
     """OpenSearch refused a search (a bug in the query or the mapping, not a passing problem)."""
+
+
+def candidate(raw: dict[str, Any]) -> Candidate:
+    """A hit of a candidate query (id, page id from doc values, score) as a :class:`Candidate`."""
+    return Candidate(raw["_id"], raw["fields"]["page_id"][0], float(raw["_score"] or 0.0))
 
 
 def chunk_hit(raw: dict[str, Any]) -> ChunkHit:
@@ -77,8 +89,18 @@ class ChunkSearchStore:
             lines += [{"index": self.alias}, query.body()]
         return lines
 
-    async def search(self, queries: Sequence[KbScopedQuery]) -> list[list[ChunkHit]]:
-        """The hits of each query, in order, from one ``_msearch`` request."""
+    async def candidates(self, queries: Sequence[KbScopedQuery]) -> list[list[Candidate]]:
+        """The candidates of each query, in order, from one ``_msearch`` request."""
+        return [[candidate(hit) for hit in hits] for hits in await self._msearch(queries)]
+
+    async def chunks(self, query: ChunkDetailsQuery) -> list[ChunkHit]:
+        """The chunks ``query`` names that still exist, whole and highlighted, in its order."""
+        (hits,) = await self._msearch([query])
+        found = {hit["_id"]: chunk_hit(hit) for hit in hits}
+        return [found[chunk_id] for chunk_id in query.chunk_ids if chunk_id in found]
+
+    async def _msearch(self, queries: Sequence[KbScopedQuery]) -> list[list[dict[str, Any]]]:
+        """The raw hits of each query, in order, from one ``_msearch`` request."""
         body = self.msearch_body(queries)
         try:
             response = await self.client.msearch(body=body)
@@ -88,7 +110,7 @@ class ChunkSearchStore:
             if isinstance(exc.status_code, int) and is_transient(exc.status_code):
                 raise SearchUnavailable(f"OpenSearch answered {exc.status_code}") from exc
             raise SearchFailed(str(exc)) from exc
-        results: list[list[ChunkHit]] = []
+        results: list[list[dict[str, Any]]] = []
         for item in response["responses"]:
             if "error" in item:
                 status = int(item.get("status", 500))
@@ -96,5 +118,5 @@ class ChunkSearchStore:
                 reason = error.get("reason", error) if isinstance(error, dict) else error
                 failure = SearchUnavailable if is_transient(status) else SearchFailed
                 raise failure(f"OpenSearch search failed ({status}): {reason}")
-            results.append([chunk_hit(hit) for hit in item["hits"]["hits"]])
+            results.append(item["hits"]["hits"])
         return results
