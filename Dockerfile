@@ -96,6 +96,18 @@ RUN case "${SERVICE}" in \
 
 COPY --from=builder /app/.venv /app/.venv
 
+# The retriever's query model, exported to ONNX now instead of at every pod's first start (the
+# export loads PyTorch's exporter: 5-15 s, and pods have read-only root filesystems and an empty
+# $HOME). The export is keyed by the weights' path, size and modification second, which the
+# image's layers keep, so the service finds it in RETRIEVER_MODEL_CACHE_DIR. The folder belongs
+# to the service's user so that, where the root filesystem is writable, a start with another
+# RETRIEVER_QUERY_MODEL_PATH can add its own export.
+ENV RETRIEVER_MODEL_CACHE_DIR=/app/models
+RUN if [ "${SERVICE}" = retriever ]; then \
+      python -m ragchat_retriever.encoders.bake \
+      && chown -R 10001:10001 "${RETRIEVER_MODEL_CACHE_DIR}"; \
+    fi
+
 LABEL org.opencontainers.image.title="ragchat-${SERVICE}" \
       org.opencontainers.image.description="ragchat ${SERVICE} service"
 

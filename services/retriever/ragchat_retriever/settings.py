@@ -56,7 +56,8 @@ class RetrieverSettings(GrpcServiceSettings):
     shared cores one PyTorch thread encoded a query in 37 ms p50 where two took 198 ms."""
     model_cache_dir: Path | None = None
     """Where the text model's ONNX export is written on first start and read afterwards
-    (default ``~/.cache/ragchat/models``); it must be writable by the service."""
+    (default ``~/.cache/ragchat/models``); it must be writable by the service unless the export
+    is already there. The container image sets ``/app/models``, exported while it is built."""
 
     search_default_k: int = Field(default=10, ge=1)
     """Hits returned when a request leaves ``k`` at 0."""

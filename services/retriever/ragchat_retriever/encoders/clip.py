@@ -11,15 +11,13 @@ import asyncio
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from PIL import Image, UnidentifiedImageError
 from transformers import AutoImageProcessor, AutoTokenizer, CLIPModel
 
-
-class UnreadableImage(ValueError):
-    """The query image is not an image this process can decode."""
+from ragchat_retriever.domain.searcher import UnreadableImage
 
 
 def _features(output: Any) -> torch.Tensor:
@@ -39,8 +37,14 @@ class ClipQueryEncoder:
     path: Path
 
     @classmethod
-    def load(cls, path: Path, device: str) -> ClipQueryEncoder:
-        """Load model, tokenizer and image processor from ``path`` (blocking, local only)."""
+    def load(
+        cls, path: Path, device: Literal["auto", "cpu", "cuda"], threads: int
+    ) -> ClipQueryEncoder:
+        """Load model, tokenizer and image processor from ``path`` (blocking, local only) onto
+        ``device`` (``auto``: CUDA when PyTorch sees a GPU), with ``threads`` PyTorch threads."""
+        torch.set_num_threads(threads)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
         model = CLIPModel.from_pretrained(path, local_files_only=True)
         # transformers types ``PreTrainedModel.to`` through a decorator whose stub loses ``self``.
         model = model.to(device).eval()  # type: ignore[arg-type]

@@ -1,17 +1,21 @@
 """The retriever's query models, loaded once at start-up (in a worker thread) and shared by every
-request; requests before loading are refused."""
+request; requests before loading are refused.
+
+PyTorch is imported only with a CLIP model configured: the text encoder runs on ONNX Runtime, and
+PyTorch alone would add about 700 MB to the service's memory.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import torch
-
-from ragchat_retriever.encoders.clip import ClipQueryEncoder
 from ragchat_retriever.encoders.text import QueryEncoder
+
+if TYPE_CHECKING:
+    from ragchat_retriever.encoders.clip import ClipQueryEncoder
 
 
 class ModelsNotLoaded(RuntimeError):
@@ -43,14 +47,12 @@ class QueryModels:
     _loaded: Loaded | None = field(default=None, init=False)
 
     def _load_blocking(self) -> Loaded:
-        torch.set_num_threads(self.threads)
         text = QueryEncoder.load(self.text_model_path, self.device, self.threads, self.cache_dir)
-        clip = (
-            ClipQueryEncoder.load(self.clip_model_path, text.device)
-            if self.clip_model_path is not None
-            else None
-        )
-        return Loaded(text, clip)
+        if self.clip_model_path is None:
+            return Loaded(text, None)
+        from ragchat_retriever.encoders.clip import ClipQueryEncoder
+
+        return Loaded(text, ClipQueryEncoder.load(self.clip_model_path, self.device, self.threads))
 
     async def load(self) -> None:
         """Load the configured models (in a worker thread)."""

@@ -4,6 +4,7 @@ The export runs PyTorch's exporter on the transformer (token vectors out; poolin
 encoder), offline, in a few seconds. The file is keyed by the weights it came from (their path,
 size and modification time), so an upgraded model package gets a fresh export, and it is written
 under a temporary name and renamed, so replicas starting together never read a half-written file.
+The retriever's container image exports at build time (:mod:`.bake`), so its pods only read it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ OPSET = 17
 
 
 def export_key(model_path: Path) -> str:
-    """A short digest of the weights' identity (path, size, modification time)."""
+    """A short digest of the weights' identity (path, size, modification time in whole
+    seconds)."""
     weights = (model_path / "model.safetensors").resolve()
     stat = weights.stat()
-    return hashlib.sha256(f"{weights}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    # Whole seconds: container image layers keep no finer times, so an export made while the
+    # image was built (nanoseconds then) must still match in the pods that run it.
+    modified_s = stat.st_mtime_ns // 1_000_000_000
+    return hashlib.sha256(f"{weights}|{stat.st_size}|{modified_s}".encode()).hexdigest()[:16]
 
 
 def export_onnx(model_path: Path, target: Path) -> None:

@@ -27,11 +27,10 @@ from ragchat_retriever.encoders.onnx_export import exported_model
 
 
 def pick_device(device: Literal["auto", "cpu", "cuda"]) -> str:
-    """``cuda`` when asked for or, with ``auto``, when a GPU is present; ``cpu`` otherwise."""
+    """``cuda`` when asked for or, with ``auto``, when ONNX Runtime can run on a GPU (its CUDA
+    build is installed); ``cpu`` otherwise."""
     if device == "auto":
-        import torch  # only here: the text encoder itself runs without PyTorch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if "CUDAExecutionProvider" in ort.get_available_providers() else "cpu"
     return device
 
 
