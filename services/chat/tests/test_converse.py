@@ -3,16 +3,15 @@ its gRPC API, the extractive provider, over the fixed-corpus retriever (see ``ha
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 
 import grpc
 import pytest
-from aiokafka import AIOKafkaConsumer
 from ragchat.v1 import chat_pb2
 from ragchat_common.events import ChatTurn
-from ragchat_common.settings import KafkaSettings
+
+from tests.harness.kafka import TopicReader
 
 from .harness import (
     KB_BILLING,
@@ -231,24 +230,13 @@ async def test_a_conversation_continues_only_for_its_owner(chat: ChatClient) -> 
 
 
 async def test_each_turn_is_published_on_chat_turn(
-    chat: ChatClient, kafka: KafkaSettings, turn_topic: str
+    chat: ChatClient, read_topic: TopicReader, turn_topic: str
 ) -> None:
     events = await chat.ask(principal(subject="alice"), "How do I upgrade an installed package?")
     declined = await chat.ask(principal(subject="alice"), "What is the weather on Mars tomorrow?")
 
-    consumer = AIOKafkaConsumer(
-        turn_topic, bootstrap_servers=kafka.bootstrap_servers, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        received: list[ChatTurn] = []
-        async with asyncio.timeout(60):
-            while len(received) < 2:
-                batch = await consumer.getmany(timeout_ms=1000)
-                for records in batch.values():
-                    received += [ChatTurn.model_validate_json(r.value) for r in records]
-    finally:
-        await consumer.stop()
+    records = await read_topic(turn_topic, lambda records: len(records) >= 2, within_s=60)
+    received = [ChatTurn.model_validate_json(r.value or b"") for r in records]
 
     by_turn = {str(t.turn_id): t for t in received}
     turn = by_turn[summary(events).turn_id]

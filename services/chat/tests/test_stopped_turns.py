@@ -1,5 +1,6 @@
 """A turn the client stops mid-answer is stored: the question and the part of the answer it was
-sent, marked stopped, with the sources that part cites; the conversation goes on from there.
+sent, marked stopped, with the sources that part cites; the conversation goes on from there. It is
+published on ``chat.turn`` marked stopped, and never cached.
 
 The answer comes from the ``openai`` provider on the stand-in server, which sends its first
 sentence and holds the rest, so the client stops the stream in the middle of a live answer.
@@ -14,7 +15,10 @@ from typing import Any
 import asyncpg
 import pytest
 from ragchat.v1 import chat_pb2
+from ragchat_common.events import ChatTurn
 from ragchat_common.settings import PostgresSettings
+
+from tests.harness.kafka import TopicReader
 
 from .harness import KB_DOCS, ChatClient, OpenAIStandIn, principal, summary, tokens
 
@@ -48,7 +52,11 @@ async def stored_messages(database: PostgresSettings, count: int) -> list[dict[s
 
 
 async def test_a_turn_stopped_mid_answer_is_stored_with_the_part_sent(
-    openai_chat: ChatClient, stand_in: OpenAIStandIn, scratch_database: PostgresSettings
+    openai_chat: ChatClient,
+    stand_in: OpenAIStandIn,
+    scratch_database: PostgresSettings,
+    read_topic: TopicReader,
+    turn_topic: str,
 ) -> None:
     asker = principal()
     call = openai_chat.stub.Converse(
@@ -86,3 +94,19 @@ async def test_a_turn_stopped_mid_answer_is_stored_with_the_part_sent(
     assert tokens(events).startswith("The site explains")
     rows = await stored_messages(scratch_database, 4)
     assert [r["stopped"] for r in rows] == [False, True, False, False]
+
+    # Published for analytics, marked stopped, with the part sent and the source it cites.
+    records = await read_topic(turn_topic, lambda records: len(records) >= 2, within_s=60)
+    published = [ChatTurn.model_validate_json(r.value or b"") for r in records]
+    # Ordered by the publish, which for the stopped turn follows its store: sort by the flag.
+    follow_up, stopped = sorted(published, key=lambda t: t.stopped)
+    assert stopped.stopped and not follow_up.stopped
+    assert str(stopped.conversation_id) == str(follow_up.conversation_id) == conversation_id
+    assert stopped.question == QUESTION and stopped.answer_chars == len(sent)
+    assert stopped.cited_urls == [cited[0]["url"]]
+    assert stopped.provider == "openai" and not stopped.declined
+    assert str(follow_up.turn_id) == summary(events).turn_id
+
+    # Never cached: the same first question is answered afresh, not replayed from the cache.
+    again = await openai_chat.ask(principal(), QUESTION)
+    assert summary(again).provider == "openai"

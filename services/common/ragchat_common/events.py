@@ -217,7 +217,13 @@ class CrawlProgress(Event):
 
 
 class ChatTurn(Event):
-    """One answered (or declined) question, for analytics (topic ``chat.turn``)."""
+    """One answered (or declined) question, for analytics (topic ``chat.turn``).
+
+    ``stopped``: the client stopped the answer mid-stream; ``answer_chars`` and ``total_ms`` are
+    then those of the part it was sent. The field was added within version 1 and is left out of
+    the message while false, so a consumer built before it (strict about unknown fields) still
+    reads every complete turn; only stopped turns would go to its dead-letter topic.
+    """
 
     schema_version: Literal[1] = 1
     turn_id: UUID
@@ -233,3 +239,5 @@ class ChatTurn(Event):
     total_ms: float = 0.0
     provider: str
     declined: bool = False
+    # Left out of the message while false (see the class docstring).
+    stopped: bool = Field(default=False, exclude_if=lambda stopped: not stopped)

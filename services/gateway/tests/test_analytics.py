@@ -150,6 +150,7 @@ def turn(
     *,
     conversation_id: UUID | None = None,
     declined: bool = False,
+    stopped: bool = False,
     total_ms: float = 1000.0,
     first_token_ms: float = 200.0,
     days_ago: int = 0,
@@ -168,6 +169,7 @@ def turn(
         total_ms=total_ms,
         provider="extractive",
         declined=declined,
+        stopped=stopped,
         occurred_at=datetime.now(UTC) - timedelta(days=days_ago),
     )
 
@@ -263,7 +265,9 @@ async def test_turns_are_recorded_once_and_grouped_by_meaning_per_readable_kb(
     assert grouped.grouping is Grouping.MEANING
     assert sorted(sorted(g.examples) for g in grouped.groups) == [sorted(PASSWORD), sorted(HOURS)]
     days = await service.store.conversations_per_day(only_a)
-    assert [(d.day, d.conversations, d.turns) for d in days] == [(datetime.now(UTC).date(), 4, 5)]
+    assert [(d.day, d.conversations, d.turns, d.stopped) for d in days] == [
+        (datetime.now(UTC).date(), 4, 5, 0)
+    ]
 
     both = scope(tenant, tenant.kb_a, tenant.kb_b)
     everything = await service.grouped_questions(both, declined_only=False, limit=10)
@@ -386,3 +390,38 @@ async def test_feedback_latency_and_crawls_are_scoped_to_readable_kbs(
         AnalyticsScope(tenant.id, frozenset({tenant.kb_a}), window_start(90))
     )
     assert sum(d.turns for d in window) == 11
+
+
+@pytest.mark.integration
+async def test_stopped_turns_count_as_asked_but_not_in_the_answer_time(
+    topics: Topics, sessions: async_sessionmaker[AsyncSession], tenant: Tenant
+) -> None:
+    answered = [
+        turn(tenant, f"question {i}", [tenant.kb_a], total_ms=1000.0 * (i + 1)) for i in range(3)
+    ]
+    stopped = turn(
+        tenant, "question 0", [tenant.kb_a], stopped=True, total_ms=50.0, first_token_ms=400.0
+    )
+    before_first_token = turn(
+        tenant, "question 1", [tenant.kb_a], stopped=True, total_ms=10.0, first_token_ms=0.0
+    )
+    # A complete turn is sent without the field, as before it existed: it reads as not stopped.
+    assert "stopped" not in answered[0].model_dump_json()
+    await topics.publish(topics.turns, [*answered, stopped, before_first_token])
+    service = AnalyticsService(AnalyticsStore(sessions), RetrieverDown(), AnalyticsSettings())
+
+    await consume(topics, service, turns=5)
+
+    only_a = scope(tenant, tenant.kb_a)
+    days = await service.store.conversations_per_day(only_a)
+    assert [(d.turns, d.stopped) for d in days] == [(5, 2)]
+    asked = await service.grouped_questions(only_a, declined_only=False, limit=10)
+    assert {(g.label, g.count) for g in asked.groups} == {
+        ("question 0", 2),
+        ("question 1", 2),
+        ("question 2", 1),
+    }
+    overall, _ = await service.store.latency(only_a)
+    assert overall.turns == 5
+    assert overall.p50_ms == pytest.approx(2000.0), "stopped turns' totals are left out"
+    assert overall.first_token_p95_ms == pytest.approx(370.0), "the stopped turn's first token"

@@ -7,8 +7,9 @@ turn, cache it, publish ``chat.turn`` and report the summary. The caller sees to
 citations, then one summary.
 
 A caller that stops the stream (a cancelled call) still gets its turn stored: the question and
-the part of the answer it was sent, marked ``stopped``. Stores run as tasks of their own that the
-stop does not cancel, and shutdown waits for them.
+the part of the answer it was sent, marked ``stopped``; it is published on ``chat.turn`` with
+``stopped`` set, never cached. Stores run as tasks of their own that the stop does not cancel,
+and shutdown waits for them.
 """
 
 from __future__ import annotations
@@ -396,10 +397,10 @@ class Answering:
             await asyncio.gather(*self._storing, return_exceptions=True)
 
     async def _store_stopped(self, turn: TurnContext, reply: Reply) -> None:
-        """Store the question and the part of the answer the caller was sent, marked stopped.
+        """Store the question and the part of the answer the caller was sent, marked stopped,
+        and publish the turn marked stopped.
 
-        Nothing is cached or published: the answer is not one to serve again or to count as
-        answered."""
+        Nothing is cached: part of an answer is not one to serve again."""
         reply.storing = True
         text = reply.text
         citations = reply.renumberer.citations() if reply.renumberer else reply.citations
@@ -414,17 +415,27 @@ class Answering:
             stopped=True,
         )
         timings = TurnTimings(reply.retrieval_ms, reply.first_token_ms, turn.clock.ms())
+        turn_id = uuid4()
         try:
-            await self._kept(self._store(turn, uuid4(), answer, timings))
+            await self._kept(self._store_and_publish(turn, turn_id, answer, timings))
         except NotFound:
             return  # deleted while it was being answered: nothing to add to
         log.info(
             "turn stopped by the caller",
             conversation_id=str(turn.conversation_id),
+            turn_id=str(turn_id),
             provider=answer.provider,
             answer_chars=len(text),
             total_ms=round(timings.total_ms, 1),
         )
+
+    async def _store_and_publish(
+        self, turn: TurnContext, turn_id: UUID, answer: Answer, timings: TurnTimings
+    ) -> None:
+        """Store a stopped turn, then publish it: one kept task, so a turn stopped during
+        shutdown is published before the broker closes."""
+        await self._store(turn, turn_id, answer, timings)
+        await self.turns.publish(self._turn_event(turn, turn_id, answer, timings))
 
     async def _store(
         self, turn: TurnContext, turn_id: UUID, answer: Answer, timings: TurnTimings
@@ -464,7 +475,7 @@ class Answering:
         cache_key_to_fill: str | None,
     ) -> TurnSummary:
         """Store the turn, fill the cache, publish ``chat.turn``; the summary to send last."""
-        caller, conversation_id, kb_ids = turn.caller, turn.conversation_id, turn.kb_ids
+        conversation_id = turn.conversation_id
         turn_id = uuid4()
         reply.storing = True
         await self._kept(self._store(turn, turn_id, answer, timings))
@@ -479,26 +490,12 @@ class Answering:
             search_ms=round(reply.search_ms, 1),
             first_token_ms=round(timings.first_token_ms, 1),
             total_ms=round(timings.total_ms, 1),
+            prompt_tokens=answer.prompt_tokens,
+            completion_tokens=answer.completion_tokens,
         )
         if cache_key_to_fill is not None:
             await self.cache.put(cache_key_to_fill, answer)
-        await self.turns.publish(
-            ChatTurn(
-                turn_id=turn_id,
-                conversation_id=conversation_id,
-                tenant_id=caller.tenant_id,
-                kb_ids=list(kb_ids),
-                principal=caller.subject,
-                question=turn.question,
-                answer_chars=len(answer.text),
-                cited_urls=list(dict.fromkeys(c.url for c in answer.citations)),
-                retrieval_ms=timings.retrieval_ms,
-                first_token_ms=timings.first_token_ms,
-                total_ms=timings.total_ms,
-                provider=answer.provider,
-                declined=answer.declined,
-            )
-        )
+        await self.turns.publish(self._turn_event(turn, turn_id, answer, timings))
         return TurnSummary(
             conversation_id=conversation_id,
             turn_id=turn_id,
@@ -507,4 +504,26 @@ class Answering:
             completion_tokens=answer.completion_tokens,
             provider=answer.provider,
             declined=answer.declined,
+        )
+
+    @staticmethod
+    def _turn_event(
+        turn: TurnContext, turn_id: UUID, answer: Answer, timings: TurnTimings
+    ) -> ChatTurn:
+        """A stored turn as analytics reads it (topic ``chat.turn``)."""
+        return ChatTurn(
+            turn_id=turn_id,
+            conversation_id=turn.conversation_id,
+            tenant_id=turn.caller.tenant_id,
+            kb_ids=list(turn.kb_ids),
+            principal=turn.caller.subject,
+            question=turn.question,
+            answer_chars=len(answer.text),
+            cited_urls=list(dict.fromkeys(c.url for c in answer.citations)),
+            retrieval_ms=timings.retrieval_ms,
+            first_token_ms=timings.first_token_ms,
+            total_ms=timings.total_ms,
+            provider=answer.provider,
+            declined=answer.declined,
+            stopped=answer.stopped,
         )

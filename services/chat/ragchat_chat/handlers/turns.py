@@ -1,4 +1,4 @@
-"""Publishes ``chat.turn`` for analytics after each answered or declined question."""
+"""Publishes ``chat.turn`` for analytics after each answered, declined or stopped question."""
 
 from __future__ import annotations
 

@@ -41,11 +41,13 @@ router = APIRouter(
 
 
 class DayPoint(BaseModel):
-    """Conversations and turns (questions answered or declined) of one day."""
+    """Conversations and turns (questions answered, declined or stopped) of one day;
+    ``stopped`` counts the turns whose answer the client stopped mid-stream."""
 
     day: date
     conversations: int = Field(ge=0)
     turns: int = Field(ge=0)
+    stopped: int = Field(ge=0)
 
 
 class ConversationsPerDay(BaseModel):
@@ -104,7 +106,10 @@ class LatencyDay(BaseModel):
 
 
 class LatencyReport(BaseModel):
-    """Answer latency (total and to the first token) over the window and per day, in ms."""
+    """Answer latency (total and to the first token) over the window and per day, in ms.
+
+    The total is of answers sent to the end; turns the client stopped count only for the first
+    token (when one was sent)."""
 
     turns: int = Field(ge=0)
     p50_ms: float
@@ -178,6 +183,7 @@ async def conversations_per_day(scope: Scope, analytics: Analytics) -> Conversat
                 day=day,
                 conversations=found.conversations if found else 0,
                 turns=found.turns if found else 0,
+                stopped=found.stopped if found else 0,
             )
         )
         day += timedelta(days=1)

@@ -1,5 +1,8 @@
 """The analytics read model: answered turns, feedback and crawl counters, per tenant and kb.
 
+A turn the client stopped mid-answer is kept too, marked ``stopped``: it counts as a question
+asked, but its total time (the moment of the stop) stays out of the answer-time percentiles.
+
 Filled from ``chat.turn`` and ``crawl.progress`` (at-least-once, so every write is an idempotent
 upsert keyed by the event's id) and from the feedback endpoint. Every read takes an
 :class:`AnalyticsScope`: a turn is visible only when ALL of its knowledge bases are readable by the
@@ -54,6 +57,8 @@ turns = Table(
     Column("question_key", Text, nullable=False),
     Column("question_embedding", ARRAY(REAL), nullable=True),
     Column("declined", Boolean, nullable=False),
+    # The client stopped the answer mid-stream: answer_chars and total_ms are of the part sent.
+    Column("stopped", Boolean, nullable=False, server_default="false"),
     Column("answer_chars", Integer, nullable=False),
     Column("cited_urls", ARRAY(Text), nullable=False),
     Column("retrieval_ms", Float, nullable=False),
@@ -120,11 +125,12 @@ class FeedbackRecord:
 
 @dataclass(frozen=True)
 class DayCount:
-    """Conversations and turns of one day."""
+    """Conversations and turns of one day, and how many of the turns the client stopped."""
 
     day: date
     conversations: int
     turns: int
+    stopped: int
 
 
 @dataclass(frozen=True)
@@ -214,10 +220,11 @@ def _percentiles(column: Any, where: ColumnElement[bool] | None = None) -> list[
 
 
 def _latency_columns() -> list[Any]:
-    """Turn count, then total and first-token p50/p95 (first token only where one was sent)."""
+    """Turn count, then total and first-token p50/p95: the total only of turns answered to the
+    end (a stopped turn's is when the client stopped), the first token wherever one was sent."""
     return [
         func.count(),
-        *_percentiles(turns.c.total_ms),
+        *_percentiles(turns.c.total_ms, turns.c.stopped.is_(False)),
         *_percentiles(turns.c.first_token_ms, turns.c.first_token_ms > 0),
     ]
 
@@ -253,6 +260,7 @@ class AnalyticsStore:
             "question_key": question_key,
             "question_embedding": embedding,
             "declined": turn.declined,
+            "stopped": turn.stopped,
             "answer_chars": turn.answer_chars,
             "cited_urls": list(turn.cited_urls),
             "retrieval_ms": turn.retrieval_ms,
@@ -326,16 +334,22 @@ class AnalyticsStore:
             await conn.execute(statement)
 
     async def conversations_per_day(self, scope: AnalyticsScope) -> list[DayCount]:
-        """Distinct conversations and turns per day, days without turns left out."""
+        """Distinct conversations, turns and stopped turns per day, days without turns left
+        out."""
         statement = (
-            select(turns.c.day, func.count(turns.c.conversation_id.distinct()), func.count())
+            select(
+                turns.c.day,
+                func.count(turns.c.conversation_id.distinct()),
+                func.count(),
+                func.count().filter(turns.c.stopped.is_(True)),
+            )
             .where(_visible_turns(scope))
             .group_by(turns.c.day)
             .order_by(turns.c.day)
         )
         async with self.sessions() as conn:
             rows = await conn.execute(statement)
-            return [DayCount(day, int(c), int(t)) for day, c, t in rows]
+            return [DayCount(day, int(c), int(t), int(s)) for day, c, t, s in rows]
 
     async def questions(
         self, scope: AnalyticsScope, declined_only: bool, limit: int
