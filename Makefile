@@ -91,7 +91,7 @@ eval: install ## Answer quality on python3-doc: Recall@5/MRR@10 per search mode,
 	$(LOCAL)/python3-doc.sh up
 	$(WITH_ENV) $(UV) run --frozen python -m bench.eval
 
-bench-chat: install ## Chat first-token and total latency per provider at 1, 10 and 50 conversations
+bench-chat: install ## Chat first-token and total latency per provider at 1, 10 and 50 conversations, on a cache hit and on a follow-up
 	$(LOCAL)/infra.sh up
 	$(LOCAL)/python3-doc.sh up
 	$(WITH_ENV) $(UV) run --frozen python -m bench.chat

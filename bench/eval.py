@@ -385,6 +385,8 @@ class TurnResult:
     first_token_ms: float
     total_ms: float
     server_retrieval_ms: float
+    # As the summary reports it: "cached:<provider>" for an answer replayed from the cache.
+    provider: str
 
 
 @dataclass
@@ -432,15 +434,20 @@ def principal() -> principal_pb2.Principal:
 
 
 async def converse(
-    stub: chat_pb2_grpc.ChatServiceStub, conversation_id: str, message: str
+    stub: chat_pb2_grpc.ChatServiceStub,
+    conversation_id: str,
+    message: str,
+    *,
+    skip_cache: bool = True,
 ) -> tuple[TurnResult, str]:
-    """One turn through ``ChatService.Converse``; the result and the conversation id."""
+    """One turn through ``ChatService.Converse``; the result and the conversation id. The
+    answer cache is skipped (the turn is answered afresh) unless ``skip_cache`` is false."""
     request = chat_pb2.ConverseRequest(
         conversation_id=conversation_id,
         principal=principal(),
         kb_ids=[KB_ID],
         message=message,
-        skip_cache=True,
+        skip_cache=skip_cache,
     )
     started = time.perf_counter()
     first_token_ms = 0.0
@@ -465,6 +472,7 @@ async def converse(
         first_token_ms,
         total_ms,
         summary.retrieval_ms,
+        summary.provider,
     )
     return result, summary.conversation_id
 
