@@ -84,6 +84,7 @@ BLOCK_TAGS = frozenset(
 VERBATIM_TAGS = ("pre", "code", "kbd", "samp")
 NEARBY_CHARS = 300
 _ws = re.compile(r"[ \t\r\f\v\n]+")
+_PARAGRAPH_BREAK = "\x00"
 
 
 def _clean(text: str) -> str:
@@ -126,16 +127,19 @@ class _BlockWriter:
     def end_paragraph(self) -> None:
         if not self.pending:
             return
-        paragraph = _clean("".join(self.pending))
+        self.paragraphs.append("".join(self.pending))
         self.pending.clear()
-        if paragraph:
-            self.paragraphs.append(paragraph)
 
     def end_section(self) -> None:
         self.end_paragraph()
-        if self.paragraphs:
+        # Whitespace is collapsed once per section rather than once per paragraph (a docs page
+        # has hundreds of short ones): the paragraphs are joined by NUL, which the HTML parser
+        # never leaves in text, collapsed together and split again.
+        collapsed = _ws.sub(" ", _PARAGRAPH_BREAK.join(self.paragraphs))
+        paragraphs = [p for p in (p.strip() for p in collapsed.split(_PARAGRAPH_BREAK)) if p]
+        if paragraphs:
             path = [t for _, t in self.headings]
-            self.blocks.append(TextBlock(heading_path=path, text="\n\n".join(self.paragraphs)))
+            self.blocks.append(TextBlock(heading_path=path, text="\n\n".join(paragraphs)))
         self.paragraphs = []
 
 
