@@ -13,6 +13,8 @@ interface DayPoint {
   day: string;
   conversations: number;
   turns: number;
+  // Questions whose answer the customer stopped mid-stream: a sign of slow or off-target answers.
+  stopped: number;
 }
 interface QuestionGroup {
   label: string;
@@ -112,19 +114,23 @@ export default function AnalyticsPage() {
         <Panel title="Conversations per day" testId="analytics-conversations">
           <State query={perDay} empty={(d) => !d.points?.length}>
             {(d) => (
-              <div className="h-64" role="img" aria-label={`Conversations per day: ${d.points.map((p) => `${p.day} ${p.conversations}`).join(", ")}`}>
-                <ResponsiveContainer width="100%" height="100%">
-                  <BarChart data={d.points}>
-                    <CartesianGrid strokeDasharray="3 3" strokeOpacity={0.3} />
-                    <XAxis dataKey="day" tick={AXIS} />
-                    <YAxis allowDecimals={false} tick={AXIS} />
-                    <Tooltip />
-                    <Legend />
-                    <Bar dataKey="conversations" name="Conversations" fill="#6366f1" />
-                    <Bar dataKey="turns" name="Questions" fill="#94a3b8" />
-                  </BarChart>
-                </ResponsiveContainer>
-              </div>
+              <>
+                <PeriodTotals points={d.points} />
+                <div className="h-64" role="img" aria-label={`Conversations per day: ${d.points.map((p) => `${p.day} ${p.conversations} conversations, ${p.turns} questions, ${p.stopped} stopped`).join("; ")}`}>
+                  <ResponsiveContainer width="100%" height="100%">
+                    <BarChart data={d.points}>
+                      <CartesianGrid strokeDasharray="3 3" strokeOpacity={0.3} />
+                      <XAxis dataKey="day" tick={AXIS} />
+                      <YAxis allowDecimals={false} tick={AXIS} />
+                      <Tooltip />
+                      <Legend />
+                      <Bar dataKey="conversations" name="Conversations" fill="#6366f1" />
+                      <Bar dataKey="turns" name="Questions" fill="#94a3b8" />
+                      <Bar dataKey="stopped" name="Stopped answers" fill="#f59e0b" />
+                    </BarChart>
+                  </ResponsiveContainer>
+                </div>
+              </>
             )}
           </State>
         </Panel>
@@ -195,6 +201,19 @@ export default function AnalyticsPage() {
         </Panel>
       </div>
     </div>
+  );
+}
+
+function PeriodTotals({ points }: { points: DayPoint[] }) {
+  // Conversations are not summed: one that spans midnight counts on both days.
+  const questions = points.reduce((total, p) => total + p.turns, 0);
+  const stopped = points.reduce((total, p) => total + p.stopped, 0);
+  const share = questions ? `${Math.round((stopped / questions) * 100)}% of questions` : "—";
+  return (
+    <dl className="mb-3 grid grid-cols-2 gap-2 text-sm">
+      <Figure label="Questions" value={formatNumber(questions)} testId="analytics-total-questions" />
+      <Figure label={`Stopped answers (${share})`} value={formatNumber(stopped)} testId="analytics-total-stopped" />
+    </dl>
   );
 }
 
