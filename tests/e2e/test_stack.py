@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -23,19 +24,8 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_SCRIPT = ROOT / "deploy" / "local" / "services.sh"
-HTTP_PORTS = {
-    "gateway": int(os.environ.get("GATEWAY_HTTP_PORT", 8080)),
-    "auth": int(os.environ.get("AUTH_HTTP_PORT", 8081)),
-    "scraper": int(os.environ.get("SCRAPER_HTTP_PORT", 8082)),
-    "embedder": int(os.environ.get("EMBEDDER_HTTP_PORT", 8083)),
-    "retriever": int(os.environ.get("RETRIEVER_HTTP_PORT", 8084)),
-    "chat": int(os.environ.get("CHAT_HTTP_PORT", 8085)),
-}
-GRPC_PORTS = {
-    "auth": int(os.environ.get("AUTH_GRPC_PORT", 50051)),
-    "retriever": int(os.environ.get("RETRIEVER_GRPC_PORT", 50052)),
-    "chat": int(os.environ.get("CHAT_GRPC_PORT", 50053)),
-}
+HTTP_SERVICES = ("auth", "chat", "embedder", "gateway", "retriever", "scraper")
+GRPC_SERVICES = ("auth", "chat", "retriever")
 # What each service must at least check before it calls itself ready (it may check more).
 EXPECTED_DEPENDENCIES = {
     "gateway": {"postgres", "redis", "kafka", "auth", "retriever", "chat"},
@@ -54,31 +44,62 @@ def _answers_200(port: int, path: str) -> bool:
         return False
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    """Where the stack under test listens."""
+
+    http: dict[str, int]
+    grpc: dict[str, int]
+
+
 @pytest.fixture(scope="module")
-def stack(standard_topics, opensearch, postgres, redis_settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """The running stack, or one started (and stopped afterwards) by ``services.sh``."""
-    if all(_answers_200(port, "/healthz") for port in HTTP_PORTS.values()):
-        yield
-        return
-    subprocess.run([str(SERVICES_SCRIPT), "up"], check=True)
+def stack(
+    standard_topics, opensearch, postgres, redis_settings, tmp_path_factory
+) -> Iterator[StackPorts]:  # type: ignore[no-untyped-def]
+    """The six services started (and stopped afterwards) by ``services.sh``, as ``make up`` starts
+    them, on free ports and with pid files and logs of their own: a stack already running on the
+    default ports (a developer's ``make up``) neither blocks nor stands in for it."""
+    ports = StackPorts(
+        http={name: _free_port() for name in HTTP_SERVICES},
+        grpc={name: _free_port() for name in GRPC_SERVICES},
+    )
+    grpc_target = {name: f"127.0.0.1:{port}" for name, port in ports.grpc.items()}
+    env = {
+        **os.environ,
+        "RAGCHAT_LOCAL_DIR": str(tmp_path_factory.mktemp("stack")),
+        **{f"{name.upper()}_HTTP_PORT": str(port) for name, port in ports.http.items()},
+        **{f"{name.upper()}_GRPC_PORT": str(port) for name, port in ports.grpc.items()},
+        "GATEWAY_AUTH_TARGET": grpc_target["auth"],
+        "GATEWAY_RETRIEVER_TARGET": grpc_target["retriever"],
+        "GATEWAY_CHAT_TARGET": grpc_target["chat"],
+        "CHAT_RETRIEVER_TARGET": grpc_target["retriever"],
+    }
+    started = subprocess.run([str(SERVICES_SCRIPT), "up"], env=env, capture_output=True, text=True)
     try:
-        yield
+        assert started.returncode == 0, f"services.sh up failed:\n{started.stdout}{started.stderr}"
+        yield ports
     finally:
-        subprocess.run([str(SERVICES_SCRIPT), "down"], check=True)
+        subprocess.run([str(SERVICES_SCRIPT), "down"], env=env, check=True)
 
 
-@pytest.mark.parametrize("service", sorted(HTTP_PORTS))
-def test_service_is_ready_with_every_dependency_answering(stack: None, service: str) -> None:
-    reply = httpx.get(f"http://127.0.0.1:{HTTP_PORTS[service]}/readyz", timeout=10)
+@pytest.mark.parametrize("service", HTTP_SERVICES)
+def test_service_is_ready_with_every_dependency_answering(stack: StackPorts, service: str) -> None:
+    reply = httpx.get(f"http://127.0.0.1:{stack.http[service]}/readyz", timeout=10)
     body = reply.json()
     assert reply.status_code == 200, body
     assert EXPECTED_DEPENDENCIES[service] <= set(body["dependencies"])
     assert all(dep["ok"] for dep in body["dependencies"].values())
 
 
-@pytest.mark.parametrize("service", sorted(HTTP_PORTS))
-def test_service_exposes_prometheus_metrics(stack: None, service: str) -> None:
-    base = f"http://127.0.0.1:{HTTP_PORTS[service]}"
+@pytest.mark.parametrize("service", HTTP_SERVICES)
+def test_service_exposes_prometheus_metrics(stack: StackPorts, service: str) -> None:
+    base = f"http://127.0.0.1:{stack.http[service]}"
     httpx.get(f"{base}/healthz", timeout=5)
     metrics = httpx.get(f"{base}/metrics", timeout=5)
     assert metrics.status_code == 200
@@ -86,9 +107,9 @@ def test_service_exposes_prometheus_metrics(stack: None, service: str) -> None:
     assert 'ragchat_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics.text
 
 
-@pytest.mark.parametrize("service", sorted(GRPC_PORTS))
-def test_grpc_health_and_reflection(stack: None, service: str) -> None:
-    with grpc.insecure_channel(f"127.0.0.1:{GRPC_PORTS[service]}") as channel:
+@pytest.mark.parametrize("service", GRPC_SERVICES)
+def test_grpc_health_and_reflection(stack: StackPorts, service: str) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{stack.grpc[service]}") as channel:
         status = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(), timeout=5
         )
@@ -98,12 +119,6 @@ def test_grpc_health_and_reflection(stack: None, service: str) -> None:
         )
         names = {s.name for reply in replies for s in reply.list_services_response.service}
     assert "grpc.health.v1.Health" in names
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_sigterm_stops_a_service_cleanly(standard_topics, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -91,10 +91,14 @@ class ParserPool:
             )
 
     async def stop(self) -> None:
-        """Stop the workers (documents being parsed are abandoned)."""
+        """Stop the workers once they finish the document in hand (queued ones are dropped).
+
+        The wait is for the workers' exit: without it the service could exit first and leave
+        them running, orphaned, each holding a parser's memory.
+        """
         if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+            executor, self._executor = self._executor, None
+            await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
 
     async def _run(self, function: Callable[..., T], *args: object) -> T:
         if self.processes == 0:
