@@ -146,3 +146,44 @@ async def produce_event(kafka: KafkaSettings, topic: str, event: CrawlProgress) 
         await producer.send_and_wait(topic, event.model_dump_json().encode(), key=b"k")
     finally:
         await producer.stop()
+
+
+async def test_a_batch_with_a_size_floor_collects_what_arrives_within_its_wait(
+    kafka: KafkaSettings, unique: str
+) -> None:
+    topic = TopicSpec(f"test.floor.{unique}", 1)
+    await ensure_topics(kafka.bootstrap_servers, (topic, topic.dead_letter))
+    registry = CollectorRegistry()
+    broker = create_broker("floor-test", kafka, registry)
+    batches: list[list[str]] = []
+    done = asyncio.Event()
+
+    async def handle(events: list[CrawlProgress]) -> None:
+        batches.append([e.current_url or "" for e in events])
+        if any("last" in batch for batch in batches):
+            done.set()
+
+    subscribe_reliably_in_batches(
+        broker,
+        topic,
+        unique,
+        CrawlProgress,
+        handle,
+        registry,
+        max_records=10,
+        # Far more than the five events: the fetch waits out max_wait_ms and takes them all.
+        min_bytes=1_000_000,
+        max_wait_ms=5_000,
+    )
+    await broker.start()
+    try:
+        # Published one by one while the consumer waits: without the floor the first fetch
+        # returns the first event alone.
+        for marker in ["a", "b", "c", "d", "last"]:
+            await produce_event(kafka, topic.name, progress(marker))
+        async with asyncio.timeout(30):
+            await done.wait()
+    finally:
+        await broker.stop()
+
+    assert batches == [["a", "b", "c", "d", "last"]]

@@ -191,8 +191,15 @@ def subscribe_reliably_in_batches(
     policy: RetryPolicy | None = None,
     max_records: int = 64,
     max_wait_ms: int = 200,
+    min_bytes: int = 1,
+    max_partition_bytes: int = 1_048_576,
 ) -> None:
-    """Consume ``topic`` in batches of up to ``max_records`` collected for up to ``max_wait_ms``.
+    """Consume ``topic`` in batches of up to ``max_records``.
+
+    A batch is what the broker has when a fetch returns: as soon as ``min_bytes`` are ready, or
+    after ``max_wait_ms``. With the default of one byte that is whatever had arrived, often a
+    single record; a larger ``min_bytes`` collects records for up to ``max_wait_ms``. At most
+    ``max_partition_bytes`` are read from one partition per fetch.
 
     A batch that keeps failing is split: each event is retried alone, so one poison message is
     dead-lettered without taking its neighbours with it.
@@ -207,6 +214,9 @@ def subscribe_reliably_in_batches(
         batch=True,
         max_records=max_records,
         batch_timeout_ms=max_wait_ms,
+        fetch_min_bytes=min_bytes,
+        fetch_max_wait_ms=max_wait_ms,
+        max_partition_fetch_bytes=max_partition_bytes,
     )
     async def consume(message: KafkaMessage) -> None:
         raw = message.raw_message

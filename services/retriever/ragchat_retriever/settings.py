@@ -34,10 +34,20 @@ class RetrieverSettings(GrpcServiceSettings):
     indexer_topic: str = CHUNK_EMBEDDED.name
     """The topic of embedded chunks (the platform's by default; tests use their own)."""
     indexer_group_id: str = "retriever-indexer"
-    indexer_batch_max_records: int = Field(default=256, ge=1)
-    """Flush when this many chunks are collected ..."""
+    indexer_batch_max_records: int = Field(default=1024, ge=1)
+    """Index at most this many chunks in one bulk request. Each request waits for OpenSearch's
+    next refresh (up to a second; see :meth:`ChunkStore.index`), so the indexer keeps up by
+    indexing many chunks per request, not by sending many requests."""
+    indexer_batch_min_bytes: int = Field(default=1_048_576, ge=1)
+    """A batch is indexed once this many bytes of chunks (about 130 at 384 dimensions) are
+    ready ..."""
     indexer_batch_max_wait_ms: int = Field(default=500, ge=1)
-    """... or when this much time passed since the batch began, whichever comes first."""
+    """... or once this much time has passed, whichever comes first. Without the size floor a
+    batch was whatever had arrived, often one chunk, each costing a refresh wait while the
+    rest of a page's chunks queued behind it."""
+    indexer_partition_max_bytes: int = Field(default=16_777_216, ge=1)
+    """Bytes read from one partition per fetch: room for a whole batch of chunks (about
+    8 KB each with their vector)."""
     indexer_max_attempts: int = Field(default=3, ge=1)
     indexer_first_backoff_s: float = Field(default=0.5, gt=0)
     indexer_pause_s: float = Field(default=10.0, gt=0)

@@ -20,8 +20,8 @@ def subscribe_chunk_indexing(
     registry: CollectorRegistry,
     topic: TopicSpec = CHUNK_EMBEDDED,
 ) -> None:
-    """Consume ``topic`` (chunks and page removals) in batches flushed by size or time and pass
-    each batch to ``index``.
+    """Consume ``topic`` (chunks and page removals) in batches collected up to a size or a time
+    and pass each batch to ``index``.
 
     Offsets are committed only after a batch is indexed (or its bad chunks dead-lettered).
     """
@@ -35,4 +35,6 @@ def subscribe_chunk_indexing(
         policy=settings.indexer_retry(),
         max_records=settings.indexer_batch_max_records,
         max_wait_ms=settings.indexer_batch_max_wait_ms,
+        min_bytes=settings.indexer_batch_min_bytes,
+        max_partition_bytes=settings.indexer_partition_max_bytes,
     )
