@@ -4,8 +4,8 @@ Prints a table of chunks/s for:
 
 - the raw ``SentenceTransformer.encode`` at batch sizes 16, 32 and 64 (``--batch-sizes``) on
   ~200-token passages (this machine's ceiling), and
-- the service's batching path, ``PageEmbedder.messages_for`` (chunking, one encode per batch of
-  pages, event assembly; Kafka excluded), on pages made of the same text,
+- the service's batching path, ``PageEmbedder.message_groups`` (chunking, one encode per group
+  of pages, event assembly; Kafka excluded), on pages made of the same text,
 
 then one line ``BENCH embed ...`` for scripts. Text is generated from a fixed seed, so runs are
 comparable. ``--raw-only --model PATH`` needs only sentence-transformers (for a GPU machine).
@@ -111,6 +111,7 @@ async def service_rate(texts: list[str], device: str, batch_pages: int) -> tuple
     from ragchat_embedder.domain.chunking import ChunkingRules, context_line, passage_for
     from ragchat_embedder.encoders.loaded import EmbedderModels, ModelChoice
     from ragchat_embedder.handlers.pages import EmbedderMetrics, ImageRules, PageEmbedder
+    from ragchat_embedder.settings import EmbedderSettings
 
     models = EmbedderModels(ModelChoice(device=device, ocr=False))  # type: ignore[arg-type]
     await models.load()
@@ -134,12 +135,15 @@ async def service_rate(texts: list[str], device: str, batch_pages: int) -> tuple
         )
         for i in range(0, len(texts), 4)
     ]
-    await embedder.messages_for(pages[:1])  # warm-up
+    group_chunks = EmbedderSettings().publish_group_chunks
+    async for _ in embedder.message_groups(pages[:1], group_chunks):  # warm-up
+        pass
     started = time.perf_counter()
     chunks: list[ChunkEmbedded] = []
     for start in range(0, len(pages), batch_pages):
-        messages = await embedder.messages_for(pages[start : start + batch_pages])
-        chunks.extend(m for m in messages if isinstance(m, ChunkEmbedded))
+        batch = pages[start : start + batch_pages]
+        async for messages in embedder.message_groups(batch, group_chunks):
+            chunks.extend(m for m in messages if isinstance(m, ChunkEmbedded))
     elapsed = time.perf_counter() - started
     embedded = [passage_for(context_line(c.title, c.heading_path), c.text) for c in chunks]
     return len(chunks) / elapsed, embedded

@@ -34,6 +34,10 @@ class EmbedderSettings(ServiceSettings):
     batch_max_pages: int = Field(default=32, ge=1)
     batch_max_wait_ms: int = Field(default=200, ge=0)
     encode_batch_size: int = Field(default=32, ge=1)
+    # A batch's chunks are encoded and published a group of whole pages at a time, each group
+    # at least this many chunks: the retriever indexes a group while the next one is encoded,
+    # instead of receiving a whole batch (hundreds of chunks) at its end.
+    publish_group_chunks: int = Field(default=256, ge=1)
     max_attempts: int = Field(default=3, ge=1)
 
     # "auto" picks CUDA when present, else CPU.

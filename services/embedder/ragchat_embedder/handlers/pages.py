@@ -1,10 +1,13 @@
 """The ``page.parsed`` subscriber: pages in, embedded chunks out on ``chunk.embedded``.
 
-Pages are consumed in batches (size and wait from settings). A batch is chunked, its images are
-fetched, read (OCR) and given CLIP vectors, every chunk of the batch is embedded in one encode
-call, and one :class:`ChunkEmbedded` per chunk (or one :class:`PageRemoved` for a page without
-chunks) is published with the page id as key. The handler returns only once Kafka acknowledged
-every one of them, so the consumer commits the batch's offsets only after its output is durable.
+Pages are consumed in batches (size and wait from settings). A batch is chunked and its images
+are fetched, read (OCR) and given CLIP vectors; then its pages are embedded a group at a time
+(whole pages, at least ``publish_group_chunks`` chunks a group, one encode call each), and each
+group's messages, one :class:`ChunkEmbedded` per chunk (or one :class:`PageRemoved` for a page
+without chunks), are published with the page id as key as soon as the group is encoded. The
+handler returns only once Kafka acknowledged every message of the batch, so the consumer
+commits the batch's offsets only after its output is durable; a batch retried after a failure
+publishes its first groups again, which the retriever's indexing by chunk id absorbs.
 A page too large for one message (``body_ref``) is completed from the scraper before chunking.
 A failing page is retried and then dead-lettered to ``page.parsed.dlq`` by the common consumer.
 """
@@ -12,7 +15,8 @@ A failing page is retried and then dead-lettered to ``page.parsed.dlq`` by the c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from faststream.kafka import KafkaBroker
@@ -89,8 +93,12 @@ class PageEmbedder:
         self.image_rules = image_rules
         self.metrics = metrics
 
-    async def messages_for(self, pages: Sequence[PageParsed]) -> list[ChunkTopicMessage]:
-        """Every message the batch produces, grouped by page in arrival order."""
+    async def message_groups(
+        self, pages: Sequence[PageParsed], group_chunks: int
+    ) -> AsyncGenerator[list[ChunkTopicMessage], None]:
+        """The batch's messages, page by page in arrival order, in groups of whole pages of at
+        least ``group_chunks`` chunks (the last group may be smaller); each group is encoded
+        only when the previous one was taken."""
         models = self.models.loaded
         current = latest_versions(pages)
         live = [page for page in current if not page.deleted]
@@ -101,21 +109,41 @@ class PageEmbedder:
                 )
         text_chunks = await asyncio.to_thread(self._chunk_pages, models, live)
         image_chunks = await self._image_chunks(models, live)
-        per_page = [text_chunks[p.page_id] + image_chunks[p.page_id] for p in live]
-        passages = [item.chunk.passage for chunks in per_page for item in chunks]
-        with self.metrics.encode_seconds.time():
-            vectors = iter(await models.text.embed(passages))
-        embedded = {
-            page.page_id: [
-                EmbeddedChunk(item.chunk, next(vectors), item.image_vector) for item in chunks
-            ]
-            for page, chunks in zip(live, per_page, strict=True)
+        pending = {
+            page.page_id: text_chunks[page.page_id] + image_chunks[page.page_id] for page in live
         }
-        messages: list[ChunkTopicMessage] = []
+        group: list[PageParsed] = []
+        size = 0
         for page in current:
-            chunks = embedded.get(page.page_id, [])
-            messages.extend(page_events(page, chunks))
-            self._count(page, chunks)
+            group.append(page)
+            size += len(pending.get(page.page_id, []))
+            if size >= group_chunks:
+                yield await self._messages(models, group, pending)
+                group, size = [], 0
+        if group:
+            yield await self._messages(models, group, pending)
+
+    async def _messages(
+        self,
+        models: Loaded,
+        pages: Sequence[PageParsed],
+        pending: Mapping[str, list[_Pending]],
+    ) -> list[ChunkTopicMessage]:
+        """The messages of ``pages``, their chunks encoded in one call."""
+        per_page = [pending.get(page.page_id, []) for page in pages]
+        passages = [item.chunk.passage for chunks in per_page for item in chunks]
+        vectors: list[list[float]] = []
+        if passages:
+            with self.metrics.encode_seconds.time():
+                vectors = await models.text.embed(passages)
+        remaining = iter(vectors)
+        messages: list[ChunkTopicMessage] = []
+        for page, chunks in zip(pages, per_page, strict=True):
+            embedded = [
+                EmbeddedChunk(item.chunk, next(remaining), item.image_vector) for item in chunks
+            ]
+            messages.extend(page_events(page, embedded))
+            self._count(page, embedded)
         return messages
 
     def _count(self, page: PageParsed, chunks: Sequence[EmbeddedChunk]) -> None:
@@ -194,18 +222,22 @@ class _Pending:
     image_vector: list[float] | None = None
 
 
-async def publish_messages(
-    broker: KafkaBroker, topic: str, messages: Sequence[ChunkTopicMessage]
+async def publish_groups(
+    broker: KafkaBroker, topic: str, groups: AsyncIterator[Sequence[ChunkTopicMessage]]
 ) -> None:
-    """Publish every message keyed by page id, and return once Kafka acknowledged all of them.
+    """Publish every message keyed by page id, each group as soon as it comes, and return once
+    Kafka acknowledged all of them.
 
-    Messages are handed to the producer in order without waiting for each acknowledgement (the
-    producer batches them); the acknowledgements are awaited together at the end.
+    Messages are handed to the producer without waiting for each acknowledgement (the producer
+    batches them and sends while the next group is encoded); the acknowledgements are awaited
+    together at the end.
     """
-    pending = [
-        await broker.publish(message, topic, key=message.page_id.encode(), no_confirm=True)
-        for message in messages
-    ]
+    pending = []
+    async for messages in groups:
+        pending += [
+            await broker.publish(message, topic, key=message.page_id.encode(), no_confirm=True)
+            for message in messages
+        ]
     await asyncio.gather(*pending)
 
 
@@ -222,8 +254,11 @@ def subscribe_page_embedder(
     bodies = PageBodyReader(settings.scraper_url, settings.page_body_timeout_s)
 
     async def handle(pages: list[PageParsed]) -> None:
-        messages = await embedder.messages_for(await bodies.inline(latest_versions(pages)))
-        await publish_messages(broker, target.name, messages)
+        current = await bodies.inline(latest_versions(pages))
+        async with aclosing(
+            embedder.message_groups(current, settings.publish_group_chunks)
+        ) as groups:
+            await publish_groups(broker, target.name, groups)
 
     subscribe_reliably_in_batches(
         broker,
