@@ -35,16 +35,16 @@ class RetrieverSettings(GrpcServiceSettings):
     """The topic of embedded chunks (the platform's by default; tests use their own)."""
     indexer_group_id: str = "retriever-indexer"
     indexer_batch_max_records: int = Field(default=1024, ge=1)
-    """Index at most this many chunks in one bulk request. Each request waits for OpenSearch's
-    next refresh (up to a second; see :meth:`ChunkStore.index`), so the indexer keeps up by
-    indexing many chunks per request, not by sending many requests."""
+    """Index at most this many chunks in one bulk request. Each request ends with a refresh and
+    a deletion by query (see :meth:`ChunkStore.index`), so the indexer keeps up by indexing many
+    chunks per request, not by sending many requests."""
     indexer_batch_min_bytes: int = Field(default=1_048_576, ge=1)
     """A batch is indexed once this many bytes of chunks (about 130 at 384 dimensions) are
     ready ..."""
     indexer_batch_max_wait_ms: int = Field(default=500, ge=1)
     """... or once this much time has passed, whichever comes first. Without the size floor a
-    batch was whatever had arrived, often one chunk, each costing a refresh wait while the
-    rest of a page's chunks queued behind it."""
+    batch was whatever had arrived, often one chunk, each costing a request, a refresh and a
+    deletion while the rest of a page's chunks queued behind it."""
     indexer_partition_max_bytes: int = Field(default=16_777_216, ge=1)
     """Bytes read from one partition per fetch: room for a whole batch of chunks (about
     8 KB each with their vector)."""

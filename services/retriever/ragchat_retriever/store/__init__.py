@@ -7,7 +7,7 @@ from ragchat_common.settings import OpenSearchSettings
 
 def create_opensearch(settings: OpenSearchSettings, timeout_s: float = 10.0) -> AsyncOpenSearch:
     """An async OpenSearch client for the configured cluster; requests time out after
-    ``timeout_s`` (a bulk request waits for a refresh, so allow it a few seconds)."""
+    ``timeout_s`` (a bulk request includes a refresh, so allow it a few seconds)."""
     return AsyncOpenSearch(hosts=[settings.url], timeout=timeout_s)
 
 

@@ -90,16 +90,21 @@ class ChunkStore:
     async def index(self, documents: dict[str, dict[str, Any]]) -> BulkOutcome:
         """Index ``documents`` (by chunk id, which becomes ``_id``) in one bulk request.
 
-        Returns once the documents are searchable (``refresh=wait_for``): the stale-chunk
-        deletion that follows finds chunks by query, and a query only sees refreshed documents,
-        so every write must be visible before the next deletion runs.
+        Returns once the documents are searchable: the stale-chunk deletion that follows finds
+        chunks by query, and a query only sees refreshed documents, so every write must be
+        visible before the next deletion runs. The request refreshes the shards it wrote
+        (``refresh=true``) rather than waiting for the next scheduled refresh
+        (``refresh=wait_for``), which held every batch up to a second: 0.9-1.0 s a request
+        against 0.03-0.26 s, and a pipeline's last chunks searchable 1.0-1.8 s after they were
+        embedded instead of 2.2-2.9 s. The price is a small segment per batch, which merges
+        absorb; batches are hundreds of chunks (``indexer_batch_*`` settings).
         """
         if not documents:
             return BulkOutcome()
         body: list[dict[str, Any]] = []
         for chunk_id, document in documents.items():
             body += [{"index": {"_index": self.alias, "_id": chunk_id}}, document]
-        response = await _reachable(lambda: self.client.bulk(body=body, refresh="wait_for"))
+        response = await _reachable(lambda: self.client.bulk(body=body, refresh="true"))
         return bulk_outcome(response)
 
     async def delete_matching(self, query: dict[str, Any]) -> int:

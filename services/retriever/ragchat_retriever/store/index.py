@@ -97,7 +97,7 @@ def chunk_index_body(spec: ChunkIndexSpec) -> dict[str, Any]:
                 "number_of_shards": spec.shards,
                 "number_of_replicas": spec.replicas,
                 # Set explicitly so a shard without searches for a while (search-idle) keeps
-                # refreshing: the indexer's writes wait for a refresh before it deletes by query.
+                # refreshing: deletions by query become invisible to searches only at a refresh.
                 "refresh_interval": "1s",
             }
         },
