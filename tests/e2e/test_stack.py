@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,8 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from tests.harness.pipeline import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -44,12 +45,6 @@ def _answers_200(port: int, path: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class StackPorts:
     """Where the stack under test listens."""
@@ -66,8 +61,8 @@ def stack(
     them, on free ports and with pid files and logs of their own: a stack already running on the
     default ports (a developer's ``make up``) neither blocks nor stands in for it."""
     ports = StackPorts(
-        http={name: _free_port() for name in HTTP_SERVICES},
-        grpc={name: _free_port() for name in GRPC_SERVICES},
+        http={name: free_port() for name in HTTP_SERVICES},
+        grpc={name: free_port() for name in GRPC_SERVICES},
     )
     grpc_target = {name: f"127.0.0.1:{port}" for name, port in ports.grpc.items()}
     env = {
@@ -122,7 +117,7 @@ def test_grpc_health_and_reflection(stack: StackPorts, service: str) -> None:
 
 
 def test_sigterm_stops_a_service_cleanly(standard_topics, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "embedder.log"
     env = {**os.environ, "EMBEDDER_HTTP_PORT": str(port)}
     with log_path.open("w") as log:
@@ -150,11 +145,11 @@ def test_sigterm_stops_a_service_cleanly(standard_topics, tmp_path: Path) -> Non
 
 
 def test_sigterm_during_start_up_stops_the_wait_for_dependencies(tmp_path: Path) -> None:
-    closed_port = _free_port()  # nothing listens there: the gateway keeps waiting for "postgres"
+    closed_port = free_port()  # nothing listens there: the gateway keeps waiting for "postgres"
     log_path = tmp_path / "gateway.log"
     env = {
         **os.environ,
-        "GATEWAY_HTTP_PORT": str(_free_port()),
+        "GATEWAY_HTTP_PORT": str(free_port()),
         "POSTGRES_PORT": str(closed_port),
         "GATEWAY_STARTUP_TIMEOUT_S": "600",
     }

@@ -10,13 +10,18 @@ the service starts, so their start-up (multiprocessing imports the service's ent
 each) is paid before the first crawl, not during it.
 
 A worker that dies (a document that exhausts its memory) breaks the whole pool in
-``concurrent.futures``; the pool is then replaced, and only that document fails.
+``concurrent.futures``; the pool is then replaced, and only that document fails. A service that
+dies without stopping the pool (``kill -9``, the OOM killer) would leave its workers blocked on
+their queue for ever, so each worker watches its parent and exits when it is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -65,6 +70,20 @@ def parse_pdf_document(body: bytes, name: str) -> ParsedPdf | str:
         return str(exc)
 
 
+PARENT_CHECK_S = 1.0
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this process once ``parent_pid`` is no longer its parent."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 class ParserPool:
     """A pool of parser processes, with the event loop's side of each call.
 
@@ -79,7 +98,10 @@ class ParserPool:
     def _pool(self) -> Executor:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(
-                max_workers=self.processes, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=exit_with_parent,
+                initargs=(os.getpid(),),
             )
         return self._executor
 
