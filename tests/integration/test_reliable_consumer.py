@@ -8,6 +8,7 @@ from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from ragchat_common.broker import create_broker
 from ragchat_common.consumer import RetryPolicy, subscribe_reliably, subscribe_reliably_in_batches
@@ -30,13 +31,21 @@ def progress(marker: str) -> CrawlProgress:
     )
 
 
+async def own_topic(
+    kafka: KafkaSettings, kind: str, unique: str
+) -> tuple[TopicSpec, CollectorRegistry, KafkaBroker]:
+    """A one-partition topic of the test's own (and its dead-letter twin), with a broker and the
+    registry its metrics go to."""
+    topic = TopicSpec(f"test.{kind}.{unique}", 1)
+    await ensure_topics(kafka.bootstrap_servers, (topic, topic.dead_letter))
+    registry = CollectorRegistry()
+    return topic, registry, create_broker(f"{kind}-test", kafka, registry)
+
+
 async def test_failures_are_retried_then_dead_lettered_and_nothing_is_lost(
     kafka: KafkaSettings, unique: str, read_topic: TopicReader
 ) -> None:
-    topic = TopicSpec(f"test.reliable.{unique}", 1)
-    await ensure_topics(kafka.bootstrap_servers, (topic, topic.dead_letter))
-    registry = CollectorRegistry()
-    broker = create_broker("reliable-test", kafka, registry)
+    topic, registry, broker = await own_topic(kafka, "reliable", unique)
     handled: list[str] = []
     attempts: dict[str, int] = {}
     done = asyncio.Event()
@@ -95,10 +104,7 @@ async def test_failures_are_retried_then_dead_lettered_and_nothing_is_lost(
 async def test_a_poison_event_in_a_batch_is_isolated_and_its_neighbours_handled(
     kafka: KafkaSettings, unique: str, read_topic: TopicReader
 ) -> None:
-    topic = TopicSpec(f"test.batch.{unique}", 1)
-    await ensure_topics(kafka.bootstrap_servers, (topic, topic.dead_letter))
-    registry = CollectorRegistry()
-    broker = create_broker("batch-test", kafka, registry)
+    topic, registry, broker = await own_topic(kafka, "batch", unique)
     handled: list[str] = []
     batch_sizes: list[int] = []
     done = asyncio.Event()
@@ -151,10 +157,7 @@ async def produce_event(kafka: KafkaSettings, topic: str, event: CrawlProgress) 
 async def test_a_batch_with_a_size_floor_collects_what_arrives_within_its_wait(
     kafka: KafkaSettings, unique: str
 ) -> None:
-    topic = TopicSpec(f"test.floor.{unique}", 1)
-    await ensure_topics(kafka.bootstrap_servers, (topic, topic.dead_letter))
-    registry = CollectorRegistry()
-    broker = create_broker("floor-test", kafka, registry)
+    topic, registry, broker = await own_topic(kafka, "floor", unique)
     batches: list[list[str]] = []
     done = asyncio.Event()
 
