@@ -82,7 +82,7 @@ bench-retrieval: install ## Search latency per mode, ours vs raw OpenSearch (SIZ
 	$(LOCAL)/infra.sh up opensearch
 	$(WITH_ENV) $(UV) run --frozen python -m bench.retrieval $(if $(SIZE),--size $(SIZE),)
 
-test-ingest-full: install ## The python3-doc end-to-end test on the whole site (long on CPU)
+test-ingest-full: install ## The python3-doc end-to-end test on the whole site (about 21 minutes on 2 cores)
 	$(LOCAL)/infra.sh up
 	RAGCHAT_E2E_FULL_SITE=1 $(PYTEST) -m e2e tests/e2e/test_ingestion_python_docs.py
 

@@ -18,7 +18,7 @@ against the running Kafka, OpenSearch, PostgreSQL and Redis, with the site serve
 - end-to-end pages/min from submission until the last chunk was indexed (by default on the
   37 linked pages of tutorial/, distutils/, using/, installing/, distributing/ and install/,
   about 1,100 chunks: a few minutes on 2 cores; ``--full`` takes the whole site, about 23,000
-  chunks, roughly an hour on 2 CPU cores);
+  chunks, about 10 minutes on 2 CPU cores);
 - raw sentence-transformers encode throughput in this one process on the same chunks (the same
   passages the embedder encoded, same batch size), measured after the services stopped: the
   machine's ceiling;

@@ -20,7 +20,8 @@ Which site:
   embedding runs at 6-10 chunks/s here and both runs embed every chunk, so this takes about
   five minutes.
 - ``RAGCHAT_E2E_FULL_SITE=1`` (``make test-ingest-full``): the whole site from index.html (about
-  530 pages; many minutes on 2 CPU cores). ``make bench-ingest --full`` measures the same run.
+  530 pages, 22,835 chunks; about 21 minutes on 2 CPU cores). ``make bench-ingest --full``
+  measures the same run.
 """
 
 from __future__ import annotations
