@@ -82,6 +82,24 @@ async def wait_for(
 
 
 @dataclass(frozen=True)
+class LagProbe:
+    """Consumer lag, read with one consumer and one admin client kept connected: a wait that
+    polls it several times a second must not connect twice per poll beside the pipeline it
+    measures."""
+
+    consumer: AIOKafkaConsumer
+    admin: AIOKafkaAdminClient
+
+    async def caught_up(self, group: str, topic: TopicSpec) -> bool:
+        """Whether ``group`` has committed every message of ``topic``."""
+        partitions = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
+        ends = await self.consumer.end_offsets(partitions)
+        offsets = await self.admin.list_consumer_group_offsets(group)
+        committed = {tp: meta.offset for tp, meta in offsets.items()}
+        return all(committed.get(tp, 0) >= end for tp, end in ends.items())
+
+
+@dataclass(frozen=True)
 class PipelineNames:
     """Everything one pipeline names for itself, derived from one unique suffix."""
 
@@ -468,19 +486,23 @@ class IngestionPipeline:
         finally:
             await consumer.stop()
 
-    async def _committed(self, group: str) -> dict[TopicPartition, int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.infra.kafka.bootstrap_servers)
-        await admin.start()
+    @asynccontextmanager
+    async def _lag_probe(self) -> AsyncIterator[LagProbe]:
+        """A :class:`LagProbe` whose clients stay connected while it is open."""
+        servers = self.infra.kafka.bootstrap_servers
+        probe = LagProbe(
+            AIOKafkaConsumer(bootstrap_servers=servers),
+            AIOKafkaAdminClient(bootstrap_servers=servers),
+        )
+        await probe.consumer.start()
         try:
-            offsets = await admin.list_consumer_group_offsets(group)
-            return {tp: meta.offset for tp, meta in offsets.items()}
+            await probe.admin.start()
+            try:
+                yield probe
+            finally:
+                await probe.admin.close()
         finally:
-            await admin.close()
-
-    async def _caught_up(self, group: str, topic: TopicSpec) -> bool:
-        ends = await self._end_offsets(topic)
-        committed = await self._committed(group)
-        return all(committed.get(tp, 0) >= end for tp, end in ends.items())
+            await probe.consumer.stop()
 
     async def settle(self, within_s: float) -> None:
         """Wait until the embedder consumed every page and then the retriever every chunk.
@@ -490,27 +512,28 @@ class IngestionPipeline:
         """
         names = self.names
         deadline = time.monotonic() + within_s
+        async with self._lag_probe() as lag:
 
-        async def caught_up(service: str, topic: TopicSpec) -> bool:
-            self.sample_rss()
-            return await self._caught_up(names.group(service), topic)
+            async def caught_up(service: str, topic: TopicSpec) -> bool:
+                self.sample_rss()
+                return await lag.caught_up(names.group(service), topic)
 
-        try:
-            await wait_for(
-                "embedder consumed every page",
-                lambda: caught_up("embedder", names.pages),
-                within_s,
-                poll_s=0.2,
-            )
-            # Short polls: the bench times the pipeline up to the moment this returns.
-            await wait_for(
-                "retriever indexed every chunk",
-                lambda: caught_up("retriever", names.chunks),
-                max(deadline - time.monotonic(), 1.0),
-                poll_s=0.2,
-            )
-        except PipelineError as exc:
-            raise PipelineError(f"{exc}\n{self.logs()}") from None
+            try:
+                await wait_for(
+                    "embedder consumed every page",
+                    lambda: caught_up("embedder", names.pages),
+                    within_s,
+                    poll_s=0.2,
+                )
+                # Short polls: the bench times the pipeline up to the moment this returns.
+                await wait_for(
+                    "retriever indexed every chunk",
+                    lambda: caught_up("retriever", names.chunks),
+                    max(deadline - time.monotonic(), 1.0),
+                    poll_s=0.2,
+                )
+            except PipelineError as exc:
+                raise PipelineError(f"{exc}\n{self.logs()}") from None
         await self.refresh()
 
     async def time_span(self, topic: TopicSpec) -> tuple[float, float] | None:
