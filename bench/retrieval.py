@@ -330,8 +330,8 @@ async def resume_point(client: AsyncOpenSearch, spec: ChunkIndexSpec, size: int)
 
 async def synthetic_index(client: AsyncOpenSearch, size: int, seed: int) -> BuiltIndex:
     """The synthetic index of ``size`` chunks, built unless ``.local/bench`` says it exists."""
-    spec = ChunkIndexSpec(alias=f"bench-chunks-{size}", version=1)
-    marker = CACHE / f"retrieval-{size}.json"
+    spec = ChunkIndexSpec(alias=f"bench-chunks-{size}", version=RetrieverSettings().index_version)
+    marker = CACHE / f"retrieval-{spec.index}.json"
     if await asyncio.to_thread(marker.exists) and await client.indices.exists(index=spec.alias):
         count = (await client.count(index=spec.alias))["count"]
         if count == size:

@@ -6,11 +6,14 @@
 # plugin zip. Config copy, data and logs live in $RAGCHAT_LOCAL_DIR. Runs as $RAGCHAT_SERVICE_USER
 # because OpenSearch refuses root.
 #
+# Java: OpenSearch 3.x needs Java 21+ and runs on $OPENSEARCH_JAVA_HOME (env.sh picks the version
+# by what Java is there). Maven itself runs on the system's Java 17.
+#
 # k-NN and native libraries: the k-NN zip on Maven Central has no native faiss/nmslib libraries.
 # The plugin starts anyway (it loads them lazily) and the Lucene HNSW engine, the only one this
 # project uses, is pure Java and works. But the first write to a field of engine faiss or nmslib
 # throws UnsatisfiedLinkError, which OpenSearch treats as fatal: the node exits. Every knn_vector
-# mapping must therefore name "engine": "lucene" explicitly (2.19 defaults to faiss).
+# mapping must therefore name "engine": "lucene" explicitly (2.19 and 3.x default to faiss).
 # Usage: opensearch.sh up|down|status
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -26,8 +29,13 @@ OS_LOGS="$LOG_DIR/opensearch"
 OS_TMP="$RAGCHAT_LOCAL_DIR/tmp/opensearch"
 PROCESS_MARKER="-Dopensearch.path.conf=$OS_CONF"
 
+# OPENSEARCH_JAVA_HOME when env.sh chose one (OpenSearch 3.x), else the system's Java.
 java_home() {
-  dirname "$(dirname "$(readlink -f "$(command -v java)")")"
+  if [[ -n $OPENSEARCH_JAVA_HOME ]]; then
+    echo "$OPENSEARCH_JAVA_HOME"
+  else
+    dirname "$(dirname "$(readlink -f "$(command -v java)")")"
+  fi
 }
 
 # mvn_copy GROUP:ARTIFACT:VERSION:zip DIR
@@ -36,8 +44,8 @@ mvn_copy() {
     -DoutputDirectory="$2"
 }
 
-# install_module HOME NAME ARTIFACT CLASS EXTENDED_PLUGINS [POLICY_LINE...]: the integ-test-zip
-# ships only transport-netty4. A module is its jar plus runtime dependencies (minus jars the server
+# install_module HOME NAME ARTIFACT CLASS EXTENDED_PLUGINS [POLICY_LINE...]: the 2.x integ-test-zip
+# ships only transport-netty4 (3.x ships these modules: then this does nothing). A module is its jar plus runtime dependencies (minus jars the server
 # already has in lib/, which would fail OpenSearch's jar-hell check), a plugin descriptor and a
 # security policy; the values below are those of the full distribution. lang-painless is required
 # (k-NN extends it); analysis-common (the retriever's "english" analyzer), reindex (its
@@ -47,6 +55,7 @@ install_module() {
   local home=$1 name=$2 artifact=$3 class=$4 extended=$5 jar
   shift 5
   local dir="$home/modules/$name" jars="$home/.module-jars/$name"
+  [[ -d $dir ]] && return
   mvn_run -f "$LOCAL_SCRIPTS_DIR/opensearch/module-pom.xml" -Dopensearch.version="$OPENSEARCH_VERSION" \
     -Dopensearch.module="$artifact" dependency:copy-dependencies -DoutputDirectory="$jars"
   mkdir -p "$dir"
