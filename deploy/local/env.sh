@@ -33,10 +33,9 @@ export KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-60}"
 # at a million chunks k-NN is several times faster than 2.19 on the system's Java 17. It runs on
 # OPENSEARCH_JAVA_HOME (the machine's Temurin 25); without a Java there, 2.19.6 on Java 17.
 export OPENSEARCH_JAVA_HOME="${OPENSEARCH_JAVA_HOME-/usr/lib/jvm/temurin-25-jdk-amd64}"
-if [[ -n $OPENSEARCH_JAVA_HOME && -x $OPENSEARCH_JAVA_HOME/bin/java ]]; then
+if [[ -x $OPENSEARCH_JAVA_HOME/bin/java ]]; then
   export OPENSEARCH_VERSION="${OPENSEARCH_VERSION:-3.5.0}"
 else
-  export OPENSEARCH_JAVA_HOME=""
   export OPENSEARCH_VERSION="${OPENSEARCH_VERSION:-2.19.6}"
 fi
 export OPENSEARCH_HEAP="${OPENSEARCH_HEAP:-2g}"

@@ -29,12 +29,15 @@ OS_LOGS="$LOG_DIR/opensearch"
 OS_TMP="$RAGCHAT_LOCAL_DIR/tmp/opensearch"
 PROCESS_MARKER="-Dopensearch.path.conf=$OS_CONF"
 
-# OPENSEARCH_JAVA_HOME when env.sh chose one (OpenSearch 3.x), else the system's Java.
+# 3.x: OPENSEARCH_JAVA_HOME (Java 21+); 2.x: the system's Java 17 (2.x needs the Security
+# Manager, which Java 24 removed).
 java_home() {
-  if [[ -n $OPENSEARCH_JAVA_HOME ]]; then
+  if ((${OPENSEARCH_VERSION%%.*} < 3)); then
+    dirname "$(dirname "$(readlink -f "$(command -v java)")")"
+  elif [[ -x $OPENSEARCH_JAVA_HOME/bin/java ]]; then
     echo "$OPENSEARCH_JAVA_HOME"
   else
-    dirname "$(dirname "$(readlink -f "$(command -v java)")")"
+    die "OpenSearch $OPENSEARCH_VERSION needs Java 21 or newer: set OPENSEARCH_JAVA_HOME to one"
   fi
 }
 

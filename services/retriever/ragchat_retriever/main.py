@@ -37,6 +37,7 @@ def search_tuning(settings: RetrieverSettings) -> SearchTuning:
         default_k=settings.search_default_k,
         max_k=settings.search_max_k,
         candidates=settings.search_candidates,
+        knn_beam=settings.search_knn_beam,
         max_chunks_per_page=settings.search_max_chunks_per_page,
         rrf_rank_constant=settings.search_rrf_rank_constant,
         bm25_weight=settings.search_rrf_bm25_weight,

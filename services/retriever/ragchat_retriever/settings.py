@@ -76,6 +76,10 @@ class RetrieverSettings(GrpcServiceSettings):
     search_candidates: int = Field(default=50, ge=1)
     """Candidates each sub-query (BM25, k-NN) fetches before fusion, capping and reranking; at
     least ``3 * k`` are fetched so the per-page cap can still fill ``k`` hits."""
+    search_knn_beam: int = Field(default=100, ge=1)
+    """Neighbours HNSW keeps while it searches (its beam width, ``ef``); the k-NN query returns
+    the best ``search_candidates`` of them. Wider finds the true nearest chunks more often and
+    costs k-NN time (see the README's retrieval figures)."""
     search_max_chunks_per_page: int = Field(default=2, ge=1)
     """At most this many chunks of one page in a result, so one long page cannot crowd out the
     others."""

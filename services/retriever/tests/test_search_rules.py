@@ -103,6 +103,14 @@ def test_the_knn_body_prefilters_inside_the_knn_query(field: Any) -> None:
     assert list(body["query"]) == ["knn"], "a filter outside knn would post-filter k neighbours"
 
 
+def test_a_knn_query_searches_with_its_beam_and_returns_its_size() -> None:
+    query = VectorQuery(SCOPE, SearchFilters(), size=50, vector=(0.1, 0.2), beam=100)
+    narrow = VectorQuery(SCOPE, SearchFilters(), size=50, vector=(0.1, 0.2), beam=10)
+
+    assert (query.body()["size"], query.body()["query"]["knn"]["vector"]["k"]) == (50, 100)
+    assert narrow.body()["query"]["knn"]["vector"]["k"] == 50, "never fewer neighbours than hits"
+
+
 def test_a_query_needs_a_real_scope() -> None:
     with pytest.raises(TypeError):
         TextMatchQuery({"kb_ids": []}, SearchFilters(), 5, text="x")  # type: ignore[arg-type]

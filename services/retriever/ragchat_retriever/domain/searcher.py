@@ -83,6 +83,7 @@ class SearchTuning:
     default_k: int = 10
     max_k: int = 100
     candidates: int = 50
+    knn_beam: int = 100
     max_chunks_per_page: int = 2
     rrf_rank_constant: int = 60
     bm25_weight: float = 1.0
@@ -169,6 +170,7 @@ class ChunkSearcher:
             size=self._candidates(search.k),
             vector_field="image_vector" if search.mode is SearchMode.IMAGE else "vector",
             vector=vector,
+            beam=self.tuning.knn_beam,
         )
 
     async def _image_vector(self, search: ChunkSearch) -> tuple[float, ...]:
