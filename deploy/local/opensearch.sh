@@ -48,9 +48,10 @@ mvn_copy() {
 }
 
 # install_module HOME NAME ARTIFACT CLASS EXTENDED_PLUGINS [POLICY_LINE...]: the 2.x integ-test-zip
-# ships only transport-netty4 (3.x ships these modules: then this does nothing). A module is its jar plus runtime dependencies (minus jars the server
-# already has in lib/, which would fail OpenSearch's jar-hell check), a plugin descriptor and a
-# security policy; the values below are those of the full distribution. lang-painless is required
+# ships only transport-netty4 (3.x ships these modules, and then this does nothing). A module is its
+# jar plus runtime dependencies (minus jars the server already has in lib/, which would fail
+# OpenSearch's jar-hell check), a plugin descriptor and a security policy; the values below are
+# those of the full distribution. lang-painless is required
 # (k-NN extends it); analysis-common (the retriever's "english" analyzer), reindex (its
 # _delete_by_query and _reindex) and mapper-extras (common field types) make this node behave like
 # the full distribution that docker-compose and Helm run.
