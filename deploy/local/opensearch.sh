@@ -51,10 +51,9 @@ mvn_copy() {
 # ships only transport-netty4 (3.x ships these modules, and then this does nothing). A module is its
 # jar plus runtime dependencies (minus jars the server already has in lib/, which would fail
 # OpenSearch's jar-hell check), a plugin descriptor and a security policy; the values below are
-# those of the full distribution. lang-painless is required
-# (k-NN extends it); analysis-common (the retriever's "english" analyzer), reindex (its
-# _delete_by_query and _reindex) and mapper-extras (common field types) make this node behave like
-# the full distribution that docker-compose and Helm run.
+# those of the full distribution. lang-painless is required (k-NN extends it); analysis-common (the
+# retriever's "english" analyzer), reindex (its _delete_by_query and _reindex) and mapper-extras
+# (common field types) make this node behave like the full distribution that docker-compose runs.
 install_module() {
   local home=$1 name=$2 artifact=$3 class=$4 extended=$5 jar
   shift 5
