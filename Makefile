@@ -84,7 +84,7 @@ bench-retrieval: install ## Search latency per mode, ours vs raw OpenSearch (SIZ
 
 test-ingest-full: install ## The python3-doc end-to-end test on the whole site (about 21 minutes on 2 cores)
 	$(LOCAL)/infra.sh up
-	RAGCHAT_E2E_FULL_SITE=1 $(PYTEST) -m e2e tests/e2e/test_ingestion_python_docs.py
+	$(WITH_ENV) RAGCHAT_E2E_FULL_SITE=1 $(UV) run --frozen pytest -m e2e tests/e2e/test_ingestion_python_docs.py
 
 eval: install ## Answer quality on python3-doc: Recall@5/MRR@10 per search mode, declines, citations
 	$(LOCAL)/infra.sh up
